@@ -1,0 +1,255 @@
+"""The `dedup` command line: a thin shell over the library (`dedup.pipeline`, `dedup.store`).
+
+Data goes to stdout, progress and messages to stderr. Exit codes: 0 ok, 1 error, 2 usage,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dedup.errors import DedupError
+from dedup.ingest import MAX_CHARS, FieldMap
+from dedup.model import IngestSummary
+from dedup.pipeline import IngestOptions, ingest
+from dedup.report.output import FORMATS, emit, emit_object, resolve_format
+from dedup.store import Store
+
+app = typer.Typer(
+    name="dedup",
+    help="Find who copied whom among news articles, down to the paragraph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_DB = Path("dedup.duckdb")
+DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "sample_feed.jsonl"
+
+
+@dataclass
+class Settings:
+    db: Path
+    quiet: bool
+
+
+def _check_format(value: str | None) -> str | None:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}")
+    return value
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (overrides the global --db).", show_default=False),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output: table|json|jsonl|csv (default: table on a terminal, json when piped).",
+        callback=_check_format,
+        show_default=False,
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[Path, typer.Option("--db", envvar="DEDUP_DB", help="Database file.")] = DEFAULT_DB,
+    quiet: QuietOption = False,
+) -> None:
+    """Find who copied whom among news articles, down to the paragraph."""
+    ctx.obj = Settings(db=db, quiet=quiet)
+
+
+def _settings(ctx: typer.Context, db: Path | None, quiet: bool = False) -> Settings:
+    base = ctx.obj if isinstance(ctx.obj, Settings) else Settings(DEFAULT_DB, False)
+    return Settings(db=db or base.db, quiet=quiet or base.quiet)
+
+
+@contextmanager
+def _cli_errors() -> Iterator[None]:
+    """Library errors become one line on stderr and exit 1; Ctrl-C exits 130."""
+    try:
+        yield
+    except DedupError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: this run was rolled back; the database is as it was before it")
+        raise typer.Exit(130) from None
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
+
+
+def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
+    if quiet:
+        return
+    err.print(
+        f"stored {summary.stored:,} articles from {summary.read:,} records in {seconds:.1f}s "
+        f"({summary.unchanged:,} unchanged, {summary.new_versions:,} new versions, "
+        f"{summary.rejected:,} rejected, {summary.fields_dropped:,} with a field dropped)"
+    )
+    if summary.derived_ids:
+        err.print(f"{summary.derived_ids:,} records had no id: derived one from the content (sha-...)")
+    if summary.title_only:
+        err.print(f"{summary.title_only:,} articles have a title but no body: stored, not compared")
+    for problem in summary.rejects[:10]:
+        err.print(f"  {problem.describe()}", markup=False)
+    if len(summary.rejects) > 10:
+        err.print(f"  ... and {len(summary.rejects) - 10:,} more: see `dedup rejects`")
+
+
+@app.command("ingest")
+def ingest_command(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin (gzip/zstd ok).")],
+    db: DbOption = None,
+    input_format: Annotated[
+        str,
+        typer.Option("--input-format", help="auto|jsonl|csv (auto sniffs extension and content)."),
+    ] = "auto",
+    source: Annotated[str, typer.Option("--source", help="Outlet name for records that have none.")] = "",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Abort on the first bad record; store nothing.")
+    ] = False,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN: read an article field from another column (repeatable)."),
+    ] = None,
+    max_chars: Annotated[
+        int, typer.Option("--max-chars", help="Reject bodies longer than this.")
+    ] = MAX_CHARS,
+    fmt: FormatOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Read feed dumps (JSON lines, CSV) into the database: normalised, segmented, versioned."""
+    settings = _settings(ctx, db, quiet)
+    try:
+        fields = FieldMap.parse(field_map or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from None
+    options = IngestOptions(
+        input_format=input_format, fields=fields, source=source, strict=strict, max_chars=max_chars
+    )
+    started = time.perf_counter()
+    with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
+        task = bar.add_task("ingesting", total=None)
+        summary = ingest(store, paths, options, progress=lambda n: bar.advance(task, n))
+    _print_summary(summary, time.perf_counter() - started, settings.quiet)
+    if fmt:
+        emit_object(_summary_dict(summary), resolve_format(fmt))
+
+
+def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
+    return {
+        "run_id": summary.run_id,
+        "read": summary.read,
+        "stored": summary.stored,
+        "unchanged": summary.unchanged,
+        "new_versions": summary.new_versions,
+        "rejected": summary.rejected,
+        "fields_dropped": summary.fields_dropped,
+        "derived_ids": summary.derived_ids,
+        "title_only": summary.title_only,
+        "problems": [
+            {
+                "file": r.file,
+                "line": r.line,
+                "field": r.field,
+                "reason": r.reason,
+                "action": r.action,
+            }
+            for r in summary.rejects
+        ],
+    }
+
+
+@app.command("stats")
+def stats_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = None) -> None:
+    """Counts of articles, paragraphs, sentences and rejects, and articles per outlet."""
+    settings = _settings(ctx, db)
+    out = resolve_format(fmt)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        counts = store.counts()
+        outlets = store.outlet_stats()
+    if out == "table":
+        emit([counts], out, title=f"{settings.db}")
+        emit(outlets, out, title="articles per outlet")
+    elif out in ("json", "jsonl"):
+        emit_object({**counts, "outlets": outlets}, out)
+    else:
+        emit(outlets, out)
+
+
+@app.command("rejects")
+def rejects_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many.")] = None,
+) -> None:
+    """Records that were rejected (or stored with a field dropped), with file, line and reason."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.reject_list(limit)
+    emit(rows, resolve_format(fmt), title="rejects")
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Ingest the bundled demo feed into a fresh temporary database and show what was found."""
+    settings = _settings(ctx, db)
+    if not DEMO_FEED.exists():
+        err.print(f"[red]error:[/red] the demo feed {DEMO_FEED} is missing (is this a source checkout?)")
+        raise typer.Exit(1)
+    with tempfile.TemporaryDirectory(prefix="dedup-demo-") as tmp:
+        path = Path(db) if db else Path(tmp) / "demo.duckdb"
+        err.print(f"demo: ingesting {DEMO_FEED.name} into {path}")
+        started = time.perf_counter()
+        with _cli_errors(), Store.open(path) as store:
+            summary = ingest(store, [str(DEMO_FEED)], IngestOptions(source=""))
+            _print_summary(summary, time.perf_counter() - started, settings.quiet)
+            out = resolve_format(fmt)
+            emit(store.outlet_stats(), out, title="articles per outlet")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    # Keep tokenizers and torch from oversubscribing the two cores we usually have.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app(prog_name="dedup")
+
+
+if __name__ == "__main__":
+    main()

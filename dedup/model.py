@@ -1,0 +1,103 @@
+"""Data records shared by every stage: frozen, slotted, and free of I/O.
+
+Offsets are half-open character offsets into `Article.body`, the *normalised* text,
+so that `body[s.start:s.end]` is exactly the sentence the later stages talk about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ParagraphRole = Literal["body", "boilerplate", "credit"]
+"""`boilerplate` (site furniture, sign-offs) and `credit` ("X contributed to this report")
+paragraphs are kept and shown, but never fingerprinted or counted as reuse."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    index: int
+    start: int
+    end: int
+    role: ParagraphRole = "body"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    index: int
+    paragraph: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One version of one article, segmented.
+
+    `article_id` is the feed's id (or `sha-<hash>` derived from the content when the feed
+    has none); a changed text under the same id becomes `version` 2, 3, ...
+    """
+
+    article_id: str
+    body: str
+    content_hash: str
+    paragraphs: tuple[Paragraph, ...]
+    sentences: tuple[Sentence, ...]
+    title: str = ""
+    outlet: str = ""
+    byline: str = ""
+    url: str = ""
+    published: datetime | None = None
+    wire: str = ""
+    dateline: str = ""
+    is_summary: bool = False
+    extra: str = "{}"
+    version: int = 1
+    source_file: str = ""
+    source_line: int = 0
+
+    def text_of(self, span: Paragraph | Sentence) -> str:
+        return self.body[span.start : span.end]
+
+    @property
+    def ref(self) -> str:
+        """The id people type: the feed id, with `@vN` for a later version."""
+        return self.article_id if self.version == 1 else f"{self.article_id}@v{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A problem with one input record, kept with its raw text.
+
+    `action` is `rejected` (the record was not stored) or `field dropped` (the article was
+    stored without the bad field, e.g. an impossible date: losing a story for its date
+    would be worse).
+    """
+
+    file: str
+    line: int
+    field: str
+    reason: str
+    raw: str
+    action: str = "rejected"
+
+    def describe(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f": field {self.field!r}" if self.field else ""
+        dropped = " (article kept without it)" if self.action != "rejected" else ""
+        return f"{where}{field}: {self.reason}{dropped}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    run_id: int
+    read: int
+    stored: int
+    unchanged: int
+    new_versions: int
+    rejected: int
+    fields_dropped: int
+    derived_ids: int
+    title_only: int
+    rejects: tuple[Reject, ...] = field(default=())

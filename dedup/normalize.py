@@ -1,0 +1,93 @@
+"""Text normalisation: repair Unicode, unwrap hard-wrapped lines, settle whitespace.
+
+The normalised body is the coordinate system of everything downstream: paragraphs are
+separated by exactly one blank line ("\\n\\n"), a paragraph holds no newline and no run of
+spaces, and `normalize_body(normalize_body(x)) == normalize_body(x)`.
+
+>>> normalize_body("Showers continued in\\nthe Bahia zone.\\n    The dry period ends.\\n Reuter\\n")
+'Showers continued in the Bahia zone.\\n\\nThe dry period ends.\\n\\nReuter'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+# HTML entities are decoded by the readers that know their format uses them; decoding here
+# would make normalisation non-idempotent ("&amp;lt;" -> "&lt;" -> "<").
+_FTFY = ftfy.TextFixerConfig(unescape_html=False, explain=False)
+
+# C0/C1 controls other than tab and newline (Reuters bodies end in a stray ETX, \x03).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
+_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
+
+# A block is hard-wrapped (Reuters wraps at ~70 columns) when all its lines but the last
+# have a plausible fixed width; otherwise each line is a paragraph of its own.
+_WRAP_MIN, _WRAP_MAX = 30, 100
+
+
+def repair_unicode(text: str) -> str:
+    """Fix mojibake and odd code points (ftfy), drop control characters, unify line breaks."""
+    # Controls are dropped before ftfy too, so that it sees the sequences it can repair.
+    text = ftfy.fix_text(_CONTROL.sub("", text), _FTFY)
+    text = _LINE_BREAKS.sub("\n", text)
+    return _CONTROL.sub("", text)
+
+
+def _split_block(lines: list[str]) -> list[str]:
+    """Turn the lines of one blank-line-delimited block into paragraphs."""
+    paragraphs: list[list[str]] = []
+    # An indented line (after the first) opens a new paragraph: the Reuters convention.
+    indented = any(line[:1].isspace() for line in lines[1:])
+    if indented:
+        for line in lines:
+            if line[:1].isspace() or not paragraphs:
+                paragraphs.append([line])
+            else:
+                paragraphs[-1].append(line)
+    elif len(lines) > 1 and all(_WRAP_MIN <= len(line.strip()) <= _WRAP_MAX for line in lines[:-1]):
+        paragraphs.append(lines)
+    else:
+        paragraphs.extend([line] for line in lines)
+    out = []
+    for para in paragraphs:
+        text = _SPACES.sub(" ", " ".join(para)).strip()
+        if text:
+            out.append(text)
+    return out
+
+
+def normalize_body(text: str) -> str:
+    """Normalise an article body; see the module docstring for the guarantees."""
+    text = repair_unicode(text)
+    paragraphs: list[str] = []
+    for block in _BLANK_LINES.split(text):
+        lines = [line for line in block.split("\n") if line.strip()]
+        if lines:
+            paragraphs.extend(_split_block(lines))
+    return "\n\n".join(paragraphs)
+
+
+def normalize_line(text: str) -> str:
+    """Normalise a one-line field (title, byline, outlet): repaired, one space between words."""
+    return _SPACES.sub(" ", repair_unicode(text).replace("\n", " ")).strip()
+
+
+_FOLD_DROP = re.compile(r"[^\w\s]+")
+
+
+def fold(text: str) -> str:
+    """Matching form: case-folded, accents stripped, punctuation removed, one space between words.
+
+    >>> fold("Gen. Michael Flynn's “frequent” calls—Kislyak")
+    'gen michael flynns frequent calls kislyak'
+    """
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("—", " ").replace("–", " ").replace("-", " ").replace("_", " ")
+    text = _FOLD_DROP.sub("", text)
+    return " ".join(text.split())

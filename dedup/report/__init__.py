@@ -1,0 +1,1 @@
+"""Writing for people and for other programs: tables, JSON, JSON lines, CSV."""

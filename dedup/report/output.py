@@ -1,0 +1,79 @@
+"""One way to print a listing in every format, shared by every CLI command (as sqlite-utils does)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def resolve_format(fmt: str | None, stream: TextIO | None = None) -> str:
+    """`table` on a terminal, `json` when piped, unless asked for."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown output format {fmt!r} (known: {', '.join(FORMATS)})")
+        return fmt
+    stream = stream or sys.stdout
+    return "table" if stream.isatty() else "json"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    *,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Print rows (dicts with the same keys) in `fmt` to stdout."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump(
+            [{k: _plain(v) for k, v in row.items()} for row in rows],
+            stream,
+            indent=2,
+            ensure_ascii=False,
+        )
+        stream.write("\n")
+    elif fmt == "jsonl":
+        for row in rows:
+            stream.write(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        columns = list(rows[0]) if rows else []
+        writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: _plain(v) if not isinstance(v, list | dict) else json.dumps(v) for k, v in row.items()}
+            )
+    else:
+        table = Table(title=title, show_lines=False)
+        columns = list(rows[0]) if rows else []
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
+        Console(file=stream).print(table)
+
+
+def emit_object(obj: dict[str, Any], fmt: str, *, stream: TextIO | None = None) -> None:
+    """Print one record: a two-column table for people, an object for programs."""
+    stream = stream or sys.stdout
+    if fmt in ("json", "jsonl"):
+        indent = 2 if fmt == "json" else None
+        stream.write(json.dumps(obj, indent=indent, ensure_ascii=False, default=_plain) + "\n")
+    else:
+        emit([{"key": k, "value": v} for k, v in obj.items()], fmt, stream=stream)
