@@ -75,9 +75,30 @@ def paragraph_role(text: str) -> ParagraphRole:
     return "body"
 
 
+def _raw_spans(text: str) -> list[tuple[int, int]]:
+    """blingfire's sentences located in `text`.
+
+    `text_to_sentences` is ~3x faster than blingfire's own offset wrapper (which walks the
+    string in Python); its sentences are verbatim substrings of a normalised paragraph,
+    so `find` recovers the offsets. Anything unexpected falls back to the slow path.
+    """
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in blingfire.text_to_sentences(text).split("\n"):
+        if not sentence:
+            continue
+        start = text.find(sentence, cursor)
+        if start < 0:
+            _, offsets = blingfire.text_to_sentences_and_offsets(text)
+            return [(int(s), int(e)) for s, e in offsets]
+        cursor = start + len(sentence)
+        spans.append((start, cursor))
+    return spans
+
+
 def _sentence_spans(text: str, offset: int) -> list[tuple[int, int]]:
     """Sentence spans of one paragraph, trimmed, ordered and non-overlapping."""
-    _, raw = blingfire.text_to_sentences_and_offsets(text)
+    raw = _raw_spans(text)
     spans: list[tuple[int, int]] = []
     cursor = 0
     for start, end in raw:

@@ -161,7 +161,8 @@ def build_article(
     body = normalize_body(_decode_entities(raw_body))
     title = normalize_line(_decode_entities(values.get("title", "")))
     if not body and not title:
-        missing = "missing" if "body" not in values else "empty"
+        names = (fields.overrides["body"],) if "body" in fields.overrides else FIELD_NAMES["body"]
+        missing = "empty" if "body" in values or any(n in data for n in names) else "missing"
         return reject(keys.get("body", "body"), f"{missing} body (and no title)")
 
     published: datetime | None = None

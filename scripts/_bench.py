@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmark scripts: corpora, child-process phases, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("DEDUP_SHARED", ROOT.parent / "shared"))
+REUTERS_JSONL = SHARED / "data" / "reuters21578" / "derived" / "reuters21578.jsonl"
+BBC_DIR = SHARED / "data" / "bbc" / "bbc"
+RESULTS = ROOT / "bench" / "results"
+
+
+def require_corpora() -> None:
+    missing = [p for p in (REUTERS_JSONL, BBC_DIR) if not p.exists()]
+    if missing:
+        sys.exit(f"real corpora not found: {', '.join(map(str, missing))} (set DEDUP_SHARED)")
+
+
+def bbc_records() -> list[dict[str, str]]:
+    """The BBC corpus as feed records: line 1 is the headline, the rest the body."""
+    records = []
+    for path in sorted(BBC_DIR.glob("*/*.txt")):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")  # sport/199.txt, a known quirk of the original zip
+        title, _, body = text.partition("\n")
+        rel = path.relative_to(BBC_DIR).as_posix()
+        records.append({"id": f"bbc/{rel}", "source": "BBC", "title": title.strip(), "body": body})
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+    return path
+
+
+def run_phase(script: Path, phase: str, *args: str) -> dict[str, Any]:
+    """Run one measured phase in a child process, so each gets its own peak RSS."""
+    out = subprocess.run(
+        [sys.executable, str(script), "--phase", phase, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        **payload,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    print("  ".join("-" * widths[c] for c in columns))
+    for row in rows:
+        print("  ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from dedup.ingest import FieldMap, build_article, read_records
+from dedup.ingest.fields import parse_date
+from dedup.ingest.readers import RawRecord
+from dedup.model import Reject
+
+
+def raw(data: dict[str, object]) -> RawRecord:
+    return RawRecord("feed.jsonl", 7, data, json.dumps(data))
+
+
+def test_field_names_and_extras() -> None:
+    article, problems = build_article(
+        raw(
+            {
+                "guid": "x1",
+                "headline": "H",
+                "text": "Body text here.",
+                "site": "Daily",
+                "pubDate": "2026-01-02",
+                "tag": ["a"],
+            }
+        ),
+        FieldMap(),
+    )
+    assert problems == ()
+    assert article is not None
+    assert (article.article_id, article.title, article.body, article.outlet) == (
+        "x1",
+        "H",
+        "Body text here.",
+        "Daily",
+    )
+    assert json.loads(article.extra) == {"tag": ["a"]}
+    assert article.published is not None and article.published.year == 2026
+
+
+def test_map_override_and_bad_map() -> None:
+    fields = FieldMap.parse(["body=story", "id=slug"])
+    article, _ = build_article(raw({"slug": "s", "story": "From the story column.", "body": "no"}), fields)
+    assert article is not None and (article.article_id, article.body) == ("s", "From the story column.")
+    with pytest.raises(ValueError, match="unknown field"):
+        FieldMap.parse(["colour=x"])
+    with pytest.raises(ValueError, match="FIELD=COLUMN"):
+        FieldMap.parse(["body"])
+
+
+def test_derived_id_is_stable() -> None:
+    a, _ = build_article(raw({"body": "Same text."}), FieldMap())
+    b, _ = build_article(raw({"body": "Same text."}), FieldMap())
+    assert a is not None and b is not None
+    assert a.article_id == b.article_id and a.article_id.startswith("sha-")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        ({"id": "1", "body": ""}, "body", "empty body"),
+        ({"id": "1"}, "body", "missing body"),
+        ({"id": "1", "body": ["a list"]}, "body", "expected text"),
+        ({"id": "1", "body": "x" * 50}, "body", "article too large"),
+        ({"id": "1", "body": "bad \udcff byte"}, "body", "undecodable"),
+    ],
+)
+def test_rejects_name_the_field(data: dict[str, object], field: str, reason: str) -> None:
+    article, problems = build_article(raw(data), FieldMap(), max_chars=40)
+    assert article is None
+    assert problems[0].field == field and reason in problems[0].reason
+    assert problems[0].file == "feed.jsonl" and problems[0].line == 7
+
+
+def test_bad_date_keeps_article_and_reports_field() -> None:
+    article, problems = build_article(
+        raw({"id": "1", "body": "Text.", "date": "31-MAR-1987 605:12:19.12"}), FieldMap()
+    )
+    assert article is not None and article.published is None
+    assert json.loads(article.extra)["date"] == "31-MAR-1987 605:12:19.12"
+    assert problems[0].field == "date" and problems[0].action == "field dropped"
+
+
+def test_parse_date_formats() -> None:
+    assert parse_date("26-FEB-1987 15:01:01.79").isoformat() == "1987-02-26T15:01:01.790000"
+    assert parse_date("2026-03-03T06:02:00-08:00").utcoffset() is not None
+    assert parse_date(1_700_000_000).year == 2023
+    assert parse_date(1_700_000_000_000).year == 2023
+
+
+def test_title_only_is_stored() -> None:
+    article, problems = build_article(
+        raw({"id": "1", "title": "SHEARSON 4TH QTR NET", "body": ""}), FieldMap()
+    )
+    assert article is not None and article.body == "" and article.title == "SHEARSON 4TH QTR NET"
+    assert problems == ()
+
+
+def _records(paths: list[Path], fmt: str = "auto") -> tuple[list[RawRecord], list[Reject]]:
+    good, bad = [], []
+    for item in read_records([str(p) for p in paths], fmt):
+        (bad if isinstance(item, Reject) else good).append(item)
+    return good, bad  # type: ignore[return-value]
+
+
+def test_jsonl_gzip_zstd_roundtrip(tmp_path: Path) -> None:
+    lines = b'{"id": "a", "body": "One."}\n\n{"id": "b", "body": "Two."}\n'
+    (tmp_path / "plain.jsonl").write_bytes(lines)
+    (tmp_path / "feed.jsonl.gz").write_bytes(gzip.compress(lines))
+    (tmp_path / "feed.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines))
+    for name in ("plain.jsonl", "feed.jsonl.gz", "feed.jsonl.zst"):
+        good, bad = _records([tmp_path / name])
+        assert [r.data["id"] for r in good] == ["a", "b"] and not bad
+        assert [r.line for r in good] == [1, 3]
+
+
+def test_truncated_gzip_keeps_good_records(tmp_path: Path) -> None:
+    lines = b"".join(b'{"id": "%d", "body": "Story number %d."}\n' % (i, i) for i in range(2000))
+    blob = gzip.compress(lines)
+    (tmp_path / "cut.jsonl.gz").write_bytes(blob[: len(blob) // 2])
+    good, bad = _records([tmp_path / "cut.jsonl.gz"])
+    assert 0 < len(good) < 2000
+    assert len(bad) == 1 and "ends early" in bad[0].reason
+
+
+def test_csv_wrong_column_count_and_multiline(tmp_path: Path) -> None:
+    path = tmp_path / "feed.csv"
+    path.write_text('id,title,body\n1,A,"First body,\nwith a newline."\n2,B\n3,C,Third.\n', encoding="utf-8")
+    good, bad = _records([path])
+    assert [r.data["id"] for r in good] == ["1", "3"]
+    assert [r.line for r in good] == [2, 5]
+    assert bad[0].line == 4 and "expected 3 columns" in bad[0].reason
+
+
+def test_directory_and_unknown_format(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "body": "A."}\n')
+    (tmp_path / "notes.txt").write_text("just some words\n")
+    good, bad = _records([tmp_path])
+    assert [r.data["id"] for r in good] == ["a"]
+    assert "cannot tell the input format" in bad[0].reason and bad[0].file.endswith("notes.txt")
