@@ -6,6 +6,7 @@ Data goes to stdout, progress and messages to stderr. Exit codes: 0 ok, 1 error,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import time
@@ -20,9 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dedup.errors import DedupError
+from dedup.fingerprint import MAX_BUCKET, IndexConfig
 from dedup.ingest import MAX_CHARS, FieldMap
-from dedup.model import IngestSummary
-from dedup.pipeline import IngestOptions, ingest
+from dedup.model import IndexSummary, IngestSummary
+from dedup.pipeline import IngestOptions, index, ingest
 from dedup.report.output import FORMATS, emit, emit_object, resolve_format
 from dedup.store import Store
 
@@ -64,6 +66,14 @@ FormatOption = Annotated[
         callback=_check_format,
         show_default=False,
     ),
+]
+WindowOption = Annotated[
+    float | None,
+    typer.Option("--window", help="Ignore pairs published more than DAYS apart.", metavar="DAYS"),
+]
+MaxBucketOption = Annotated[
+    int,
+    typer.Option("--max-bucket", help="Only the first N articles of an LSH bucket pair up."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
 
@@ -120,6 +130,8 @@ def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
         err.print(f"{summary.derived_ids:,} records had no id: derived one from the content (sha-...)")
     if summary.title_only:
         err.print(f"{summary.title_only:,} articles have a title but no body: stored, not compared")
+    if summary.index:
+        _print_index_summary(summary.index)
     for problem in summary.rejects[:10]:
         err.print(f"  {problem.describe()}", markup=False)
     if len(summary.rejects) > 10:
@@ -146,17 +158,28 @@ def ingest_command(
     max_chars: Annotated[
         int, typer.Option("--max-chars", help="Reject bodies longer than this.")
     ] = MAX_CHARS,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="Store only; fingerprint later with `dedup index`.")
+    ] = False,
+    window: WindowOption = None,
+    max_bucket: MaxBucketOption = MAX_BUCKET,
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Read feed dumps (JSON lines, CSV) into the database: normalised, segmented, versioned."""
+    """Read feed dumps (JSON lines, CSV) into the database, then index them for candidates."""
     settings = _settings(ctx, db, quiet)
     try:
         fields = FieldMap.parse(field_map or [])
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--map") from None
     options = IngestOptions(
-        input_format=input_format, fields=fields, source=source, strict=strict, max_chars=max_chars
+        input_format=input_format,
+        fields=fields,
+        source=source,
+        strict=strict,
+        max_chars=max_chars,
+        index=not no_index,
+        index_config=IndexConfig(window_days=window, max_bucket=max_bucket),
     )
     started = time.perf_counter()
     with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
@@ -165,6 +188,16 @@ def ingest_command(
     _print_summary(summary, time.perf_counter() - started, settings.quiet)
     if fmt:
         emit_object(_summary_dict(summary), resolve_format(fmt))
+
+
+def _print_index_summary(summary: IndexSummary) -> None:
+    err.print(
+        f"indexed {summary.indexed:,} articles: {summary.candidates:,} candidate pairs "
+        f"({summary.via_exact:,} exact, {summary.via_document:,} by whole article, "
+        f"{summary.via_passage:,} by passage)"
+    )
+    if summary.hot_buckets:
+        err.print(f"{summary.hot_buckets:,} over-popular LSH buckets were capped (boilerplate?)")
 
 
 def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
@@ -178,6 +211,7 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
         "fields_dropped": summary.fields_dropped,
         "derived_ids": summary.derived_ids,
         "title_only": summary.title_only,
+        "index": dataclasses.asdict(summary.index) if summary.index else None,
         "problems": [
             {
                 "file": r.file,
@@ -189,6 +223,45 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
             for r in summary.rejects
         ],
     }
+
+
+@app.command("index")
+def index_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    window: WindowOption = None,
+    max_bucket: MaxBucketOption = MAX_BUCKET,
+    fmt: FormatOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Fingerprint articles stored with --no-index and find their candidate pairs."""
+    settings = _settings(ctx, db, quiet)
+    with _cli_errors(), Store.open(settings.db) as store:
+        summary = index(store, IndexConfig(window_days=window, max_bucket=max_bucket))
+    if not settings.quiet:
+        _print_index_summary(summary)
+    if fmt:
+        emit_object(dataclasses.asdict(summary), resolve_format(fmt))
+
+
+@app.command("candidates")
+def candidates_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    article: Annotated[str | None, typer.Option("--article", help="Only pairs with this article id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many.")] = None,
+) -> None:
+    """Candidate pairs from the LSH index: how each was found, estimated Jaccard and containment."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        key = None
+        if article is not None:
+            key = store.article_key(article)
+            if key is None:
+                raise typer.BadParameter(f"no article {article!r}", param_hint="--article")
+        rows = store.candidate_list(limit=limit, article_key=key)
+    emit(rows, resolve_format(fmt), title="candidate pairs")
 
 
 @app.command("stats")

@@ -90,6 +90,18 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSummary:
+    """What one indexing pass did: articles fingerprinted, candidate pairs found (by source)."""
+
+    indexed: int
+    candidates: int
+    via_exact: int
+    via_document: int
+    via_passage: int
+    hot_buckets: int
+
+
+@dataclass(frozen=True, slots=True)
 class IngestSummary:
     run_id: int
     read: int
@@ -101,3 +113,4 @@ class IngestSummary:
     derived_ids: int
     title_only: int
     rejects: tuple[Reject, ...] = field(default=())
+    index: IndexSummary | None = None

@@ -69,6 +69,20 @@ def _split_block(lines: list[str]) -> list[str]:
 
 def normalize_body(text: str) -> str:
     """Normalise an article body; see the module docstring for the guarantees."""
+    out = _normalize_once(text)
+    # ftfy's repairs depend on context (trimming a leading space can make "Â " look like
+    # mojibake), so non-ASCII text is normalised again until it is a fixpoint.
+    for _ in range(4):
+        if out.isascii():
+            break
+        again = _normalize_once(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _normalize_once(text: str) -> str:
     text = repair_unicode(text)
     paragraphs: list[str] = []
     for block in _BLANK_LINES.split(text):
@@ -84,6 +98,7 @@ def normalize_line(text: str) -> str:
 
 
 _FOLD_DROP = re.compile(r"[^\w\s]+")
+_FOLD_SPACE = str.maketrans({"—": " ", "–": " ", "-": " ", "_": " "})
 
 
 def fold(text: str) -> str:
@@ -92,8 +107,10 @@ def fold(text: str) -> str:
     >>> fold("Gen. Michael Flynn's “frequent” calls—Kislyak")
     'gen michael flynns frequent calls kislyak'
     """
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("—", " ").replace("–", " ").replace("-", " ").replace("_", " ")
-    text = _FOLD_DROP.sub("", text)
+    text = text.casefold()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        if not text.isascii():
+            text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _FOLD_DROP.sub("", text.translate(_FOLD_SPACE))
     return " ".join(text.split())

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
+import numpy as np
+
 from dedup.errors import InputError
+from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
-from dedup.model import Article, IngestSummary, Reject
+from dedup.minhash import containment_many, jaccard_many
+from dedup.model import Article, IndexSummary, IngestSummary, Reject
 from dedup.store import Store
 
 T = TypeVar("T")
@@ -24,6 +30,9 @@ class IngestOptions:
     strict: bool = False
     max_chars: int = MAX_CHARS
     batch_size: int = 2000
+    index: bool = True
+    """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
+    index_config: IndexConfig = field(default_factory=IndexConfig)
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -63,8 +72,15 @@ def ingest(
         **{k: v for k, v in dataclasses.asdict(options).items() if k != "fields"},
     }
     params["map"] = dict(options.fields.overrides)
+    options.index_config.validate()
+    index_summary: IndexSummary | None = None
     with store.transaction():
         run_id = store.begin_run("ingest", params)
+        if options.index:
+            # Articles are fingerprinted in key order, always: a pair is found when its later
+            # article is indexed, so anything an earlier --no-index left must go first.
+            store.pin_index_config(options.index_config.pinned())
+            _fingerprint_pending(store, run_id, options.index_config)
         for batch in _batches(read_records(paths, options.input_format), options.batch_size):
             articles: list[Article] = []
             problems: list[Reject] = []
@@ -91,7 +107,11 @@ def ingest(
             store.add_rejects(problems, run_id)
             rejects.extend(problems)
             fresh = _assign_versions(store, articles, counts)
-            store.add_articles(fresh, store.next_article_key(), run_id)
+            first_key = store.next_article_key()
+            store.add_articles(fresh, first_key, run_id)
+            if options.index:
+                texts = [_text_of(first_key + i, a) for i, a in enumerate(fresh)]
+                store.add_fingerprints(fingerprint_parallel(texts, options.index_config), run_id)
             counts["stored"] += len(fresh)
             counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
             counts["title_only"] += sum(not a.body for a in fresh)
@@ -99,8 +119,87 @@ def ingest(
                 progress(len(batch))
         counts["rejected"] = sum(r.action == "rejected" for r in rejects)
         counts["fields_dropped"] = len(rejects) - counts["rejected"]
-        store.finish_run(run_id, counts)
-    return IngestSummary(run_id=run_id, rejects=tuple(rejects), **counts)
+        if options.index:
+            index_summary = _index_run(store, run_id, options.index_config)
+        stats: dict[str, object] = dict(counts)
+        if index_summary:
+            stats.update(dataclasses.asdict(index_summary))
+        store.finish_run(run_id, stats)
+    return IngestSummary(run_id=run_id, rejects=tuple(rejects), index=index_summary, **counts)
+
+
+def _text_of(key: int, article: Article) -> ArticleText:
+    return key, article.body, tuple((p.index, p.start, p.end, p.role) for p in article.paragraphs)
+
+
+def index(
+    store: Store, config: IndexConfig | None = None, *, batch_size: int = 5000, workers: int | None = None
+) -> IndexSummary:
+    """Fingerprint every stored article that has no fingerprints yet, then find its candidates.
+
+    What `dedup ingest --no-index` deferred; a no-op when everything is indexed.
+    """
+    config = config or IndexConfig()
+    config.validate()
+    with store.transaction():
+        store.pin_index_config(config.pinned())
+        run_id = store.begin_run("index", dataclasses.asdict(config))
+        _fingerprint_pending(store, run_id, config, batch_size, workers)
+        summary = _index_run(store, run_id, config)
+        store.finish_run(run_id, dataclasses.asdict(summary))
+    return summary
+
+
+def _fingerprint_pending(
+    store: Store, run_id: int, config: IndexConfig, batch_size: int = 5000, workers: int | None = None
+) -> None:
+    pending = store.pending_count()
+    workers = workers or os.cpu_count() or 1
+    # A pool pays for itself only on big backlogs (it forks, and pickles every text twice).
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and pending >= 2 * batch_size else None
+    try:
+        while texts := store.unindexed_texts(batch_size):
+            store.add_fingerprints(fingerprint_parallel(texts, config, workers=workers, pool=pool), run_id)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:
+    """Candidates for the articles fingerprinted in `run_id`, scored from their signatures."""
+    rows = store.find_candidates(run_id, config.max_bucket, config.window_days)
+    a = np.array([r[0] for r in rows], dtype=np.int64)
+    b = np.array([r[1] for r in rows], dtype=np.int64)
+    keys, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    sigs, sizes = store.signatures_of(keys, config.num_perm)
+    ia, ib = inverse[: len(a)], inverse[len(a) :]
+    jac = jaccard_many(sigs[ia], sigs[ib])
+    columns = {
+        "a": a,
+        "b": b,
+        "via_exact": np.array([r[2] for r in rows], dtype=bool),
+        "via_document": np.array([r[3] for r in rows], dtype=bool),
+        "via_passage": np.array([r[4] for r in rows], dtype=bool),
+        "jaccard": jac,
+        "containment_a": containment_many(jac, sizes[ia], sizes[ib]),
+        "containment_b": containment_many(jac, sizes[ib], sizes[ia]),
+        "passage_pairs": np.array([r[5] or 0 for r in rows], dtype=np.int32),
+        "same_outlet": np.array([bool(r[6]) for r in rows], dtype=bool),
+        "run_id": np.full(len(rows), run_id, dtype=np.int32),
+    }
+    # Exact copies (same folded text) are certain, whatever the sampled estimate says.
+    for name in ("jaccard", "containment_a", "containment_b"):
+        columns[name] = np.where(columns["via_exact"], 1.0, columns[name])
+    store.add_candidates(columns)
+    store.candidate_passage_pairs(run_id, config.max_bucket)
+    return IndexSummary(
+        indexed=store.indexed_in_run(run_id),
+        candidates=len(rows),
+        via_exact=int(columns["via_exact"].sum()),
+        via_document=int(columns["via_document"].sum()),
+        via_passage=int(columns["via_passage"].sum()),
+        hot_buckets=store.hot_bucket_count(run_id),
+    )
 
 
 def _assign_versions(store: Store, articles: list[Article], counts: dict[str, int]) -> list[Article]:

@@ -21,7 +21,10 @@ import duckdb
 import numpy as np
 
 from dedup.errors import StoreError
+from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Article, Paragraph, Reject, Sentence
+
+CandidateRows = list[tuple[Any, ...]]
 
 APP = "dedup"
 
@@ -86,7 +89,61 @@ def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (_m001_initial,)
+def _m002_candidates(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE signatures (
+            article_key BIGINT PRIMARY KEY,
+            exact_hash UBIGINT NOT NULL,
+            shingles INTEGER NOT NULL,
+            signature BLOB,
+            run_id INTEGER NOT NULL
+        );
+        CREATE TABLE passages (
+            article_key BIGINT NOT NULL,
+            paragraph INTEGER NOT NULL,
+            exact_hash UBIGINT NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        CREATE TABLE doc_bands (article_key BIGINT NOT NULL, band SMALLINT NOT NULL, key UBIGINT NOT NULL);
+        CREATE TABLE passage_bands (
+            article_key BIGINT NOT NULL,
+            paragraph INTEGER NOT NULL,
+            band SMALLINT NOT NULL,
+            key UBIGINT NOT NULL
+        );
+        CREATE TABLE candidates (
+            a BIGINT NOT NULL,
+            b BIGINT NOT NULL,
+            via_exact BOOLEAN NOT NULL,
+            via_document BOOLEAN NOT NULL,
+            via_passage BOOLEAN NOT NULL,
+            jaccard DOUBLE NOT NULL,
+            containment_a DOUBLE NOT NULL,
+            containment_b DOUBLE NOT NULL,
+            passage_pairs INTEGER NOT NULL,
+            same_outlet BOOLEAN NOT NULL,
+            run_id INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        );
+        CREATE TABLE candidate_passages (
+            a BIGINT NOT NULL,
+            b BIGINT NOT NULL,
+            a_paragraph INTEGER NOT NULL,
+            b_paragraph INTEGER NOT NULL
+        );
+        CREATE TABLE hot_buckets (
+            run_id INTEGER NOT NULL,
+            kind VARCHAR NOT NULL,
+            band SMALLINT NOT NULL,
+            key UBIGINT NOT NULL,
+            members INTEGER NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (_m001_initial, _m002_candidates)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ARTICLE_COLUMNS = (
@@ -393,10 +450,268 @@ class Store:
             source_line=source_line,
         )
 
+    # -- fingerprints and candidates ---------------------------------------------------
+    def pin_index_config(self, config: dict[str, Any]) -> None:
+        """Record the fingerprint parameters on first use; refuse different ones later.
+
+        Signatures made with another shingle size or permutation count cannot be compared,
+        so a database keeps the parameters it was first indexed with.
+        """
+        wanted = json.dumps(config, sort_keys=True)
+        rows = self.con.execute("SELECT value FROM dedup_meta WHERE key = 'index_config'").fetchall()
+        if not rows:
+            self.con.execute("INSERT INTO dedup_meta VALUES ('index_config', ?)", [wanted])
+        elif rows[0][0] != wanted:
+            raise StoreError(
+                f"{self.path} was indexed with {rows[0][0]}; these parameters differ ({wanted}). "
+                "Use a new database to index with other parameters."
+            )
+
+    def add_fingerprints(self, fp: Fingerprints, run_id: int) -> None:
+        """Store signatures, passages and band keys of a batch (see `dedup.fingerprint`)."""
+        n = len(fp.article_key)
+        if n == 0:
+            return
+        blobs = np.empty(n, dtype=object)
+        for i in range(n):
+            blobs[i] = fp.signature[i].tobytes() if fp.shingles[i] else None
+        self._insert_arrays(
+            "signatures",
+            {
+                "article_key": fp.article_key,
+                "exact_hash": fp.exact,
+                "shingles": fp.shingles,
+                "signature": blobs,
+                "run_id": np.full(n, run_id, dtype=np.int32),
+            },
+        )
+        has_text = fp.shingles > 0
+        b = fp.doc_bands.shape[1]
+        self._insert_arrays(
+            "doc_bands",
+            {
+                "article_key": np.repeat(fp.article_key[has_text], b),
+                "band": np.tile(np.arange(b, dtype=np.int16), int(has_text.sum())),
+                "key": fp.doc_bands[has_text].reshape(-1),
+            },
+        )
+        self._insert_arrays(
+            "passages",
+            {
+                "article_key": fp.passage_article,
+                "paragraph": fp.passage_paragraph,
+                "exact_hash": fp.passage_exact,
+                "tokens": fp.passage_tokens,
+            },
+        )
+        q, pb = fp.passage_bands.shape
+        self._insert_arrays(
+            "passage_bands",
+            {
+                "article_key": np.repeat(fp.passage_article, pb),
+                "paragraph": np.repeat(fp.passage_paragraph, pb),
+                "band": np.tile(np.arange(pb, dtype=np.int16), q),
+                "key": fp.passage_bands.reshape(-1),
+            },
+        )
+
+    def unindexed_texts(self, limit: int) -> list[ArticleText]:
+        """Up to `limit` stored articles that have no fingerprints yet, oldest first."""
+        bodies = self.con.execute(
+            """
+            SELECT a.article_key, a.body FROM articles a
+            ANTI JOIN signatures s USING (article_key)
+            ORDER BY a.article_key LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+        if not bodies:
+            return []
+        rows = self.con.execute(
+            """
+            SELECT article_key, paragraph, start_char, end_char, role FROM paragraphs
+            WHERE article_key BETWEEN ? AND ? ORDER BY article_key, paragraph
+            """,
+            [bodies[0][0], bodies[-1][0]],
+        ).fetchall()
+        by_key: dict[int, list[tuple[int, int, int, str]]] = {}
+        for key, paragraph, start, end, role in rows:
+            by_key.setdefault(key, []).append((paragraph, start, end, role))
+        return [(int(key), body, tuple(by_key.get(key, ()))) for key, body in bodies]
+
+    def find_candidates(self, run_id: int, max_bucket: int, window_days: float | None) -> CandidateRows:
+        """Pairs (a < b) where b was fingerprinted in `run_id` and shares an exact hash or an
+        LSH bucket with a.
+
+        In every bucket only the first `max_bucket` articles (by key) pair with each other;
+        a later arrival is left out and its bucket recorded in `hot_buckets`. The rule
+        depends only on key order, so indexing in several runs gives the same pairs as one.
+        Identical articles past the cap still pair with the first of their group.
+        """
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new AS SELECT article_key FROM signatures WHERE run_id = ?",
+            [run_id],
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _doc_hits AS
+            WITH touched AS (SELECT DISTINCT band, key FROM doc_bands WHERE article_key IN (SELECT article_key FROM _new)),
+            m AS (
+                SELECT d.article_key, d.band, d.key,
+                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
+                FROM doc_bands d JOIN touched USING (band, key))
+            SELECT n.band, n.key, n.rank, o.article_key AS a, n.article_key AS b
+            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+            WHERE n.article_key IN (SELECT article_key FROM _new)
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _passage_hits AS
+            WITH touched AS (SELECT DISTINCT band, key FROM passage_bands WHERE article_key IN (SELECT article_key FROM _new)),
+            m AS (
+                SELECT d.article_key, d.paragraph, d.band, d.key,
+                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
+                FROM passage_bands d JOIN touched USING (band, key))
+            SELECT n.band, n.key, n.rank, o.article_key AS a, o.paragraph AS a_paragraph,
+                   n.article_key AS b, n.paragraph AS b_paragraph
+            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+            WHERE n.article_key IN (SELECT article_key FROM _new)
+            """
+        )
+        for kind, table in (("document", "_doc_hits"), ("passage", "_passage_hits")):
+            con.execute(
+                f"""
+                INSERT INTO hot_buckets
+                SELECT ?, ?, band, key, max(rank) FROM {table}
+                WHERE rank > ? GROUP BY band, key
+                """,
+                [run_id, kind, max_bucket],
+            )
+        window = (
+            ""
+            if window_days is None
+            else (
+                f"AND (x.published_utc IS NULL OR y.published_utc IS NULL OR "
+                f"abs(epoch(x.published_utc) - epoch(y.published_utc)) <= {float(window_days) * 86400.0})"
+            )
+        )
+        rows = con.execute(
+            f"""
+            WITH exact AS (
+                SELECT s.article_key, s.exact_hash,
+                       dense_rank() OVER (PARTITION BY s.exact_hash ORDER BY s.article_key) AS rank
+                FROM signatures s
+                WHERE s.exact_hash IN (SELECT exact_hash FROM signatures WHERE run_id = ? AND exact_hash <> 0)
+            ),
+            exact_pairs AS (
+                SELECT o.article_key AS a, n.article_key AS b FROM exact n
+                JOIN exact o ON o.exact_hash = n.exact_hash AND o.article_key < n.article_key
+                WHERE n.article_key IN (SELECT article_key FROM _new) AND (n.rank <= ? OR o.rank = 1)
+            ),
+            doc_pairs AS (SELECT DISTINCT a, b FROM _doc_hits WHERE a IS NOT NULL AND rank <= ?),
+            passage_pairs AS (
+                SELECT a, b, count(DISTINCT (a_paragraph, b_paragraph)) AS n FROM _passage_hits
+                WHERE a IS NOT NULL AND rank <= ? GROUP BY a, b
+            ),
+            pairs AS (
+                SELECT a, b, bool_or(e) AS via_exact, bool_or(d) AS via_document, bool_or(p) AS via_passage,
+                       max(n) AS passage_pairs
+                FROM (
+                    SELECT a, b, true AS e, false AS d, false AS p, 0 AS n FROM exact_pairs
+                    UNION ALL SELECT a, b, false, true, false, 0 FROM doc_pairs
+                    UNION ALL SELECT a, b, false, false, true, n FROM passage_pairs
+                ) GROUP BY a, b
+            )
+            SELECT p.a, p.b, p.via_exact, p.via_document, p.via_passage, p.passage_pairs,
+                   x.outlet <> '' AND x.outlet = y.outlet AS same_outlet
+            FROM pairs p
+            JOIN articles x ON x.article_key = p.a
+            JOIN articles y ON y.article_key = p.b
+            WHERE true {window}
+            ORDER BY p.a, p.b
+            """,
+            [run_id, max_bucket, max_bucket, max_bucket],
+        ).fetchall()
+        return rows
+
+    def candidate_passage_pairs(self, run_id: int, max_bucket: int) -> None:
+        """Keep the colliding paragraph pairs of the candidates stored in `run_id`."""
+        self.con.execute(
+            """
+            INSERT INTO candidate_passages
+            SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM _passage_hits h
+            JOIN candidates c ON c.a = h.a AND c.b = h.b AND c.run_id = ?
+            WHERE h.a IS NOT NULL AND h.rank <= ?
+            ORDER BY h.a, h.b, h.a_paragraph, h.b_paragraph
+            """,
+            [run_id, max_bucket],
+        )
+
+    def signatures_of(self, keys: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures, shingle counts) of articles, in the order of `keys`."""
+        self.con.register("_keys", {"article_key": keys.astype(np.int64), "pos": np.arange(len(keys))})
+        try:
+            rows = self.con.execute(
+                "SELECT s.signature, s.shingles FROM _keys k JOIN signatures s USING (article_key) ORDER BY k.pos"
+            ).fetchall()
+        finally:
+            self.con.unregister("_keys")
+        if len(rows) != len(keys):
+            raise StoreError("some candidate articles have no signature")
+        empty = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32).tobytes()
+        sigs = np.frombuffer(b"".join(r[0] or empty for r in rows), dtype=np.uint32).reshape(
+            len(rows), num_perm
+        )
+        return sigs, np.array([r[1] for r in rows], dtype=np.int64)
+
+    def add_candidates(self, columns: dict[str, np.ndarray]) -> None:
+        self._insert_arrays("candidates", columns)
+
+    def candidate_list(
+        self, *, limit: int | None = None, article_key: int | None = None
+    ) -> list[dict[str, Any]]:
+        where = "" if article_key is None else f"WHERE c.a = {int(article_key)} OR c.b = {int(article_key)}"
+        sql = f"""
+            SELECT x.article_id || CASE WHEN x.version > 1 THEN '@v' || x.version ELSE '' END AS a,
+                   y.article_id || CASE WHEN y.version > 1 THEN '@v' || y.version ELSE '' END AS b,
+                   CASE WHEN c.via_exact THEN 'exact' WHEN c.via_document THEN 'document' ELSE 'passage' END AS method,
+                   c.via_exact, c.via_document, c.via_passage,
+                   round(c.jaccard, 4) AS jaccard, round(c.containment_a, 4) AS containment_a,
+                   round(c.containment_b, 4) AS containment_b, c.passage_pairs, c.same_outlet,
+                   x.outlet AS a_outlet, y.outlet AS b_outlet
+            FROM candidates c
+            JOIN articles x ON x.article_key = c.a
+            JOIN articles y ON y.article_key = c.b
+            {where}
+            ORDER BY c.jaccard DESC, c.a, c.b
+        """
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def pending_count(self) -> int:
+        """Articles stored but not fingerprinted yet."""
+        sql = "SELECT count(*) FROM articles ANTI JOIN signatures USING (article_key)"
+        return int(self.con.execute(sql).fetchall()[0][0])
+
+    def indexed_in_run(self, run_id: int) -> int:
+        return int(
+            self.con.execute("SELECT count(*) FROM signatures WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        )
+
+    def hot_bucket_count(self, run_id: int) -> int:
+        return int(
+            self.con.execute("SELECT count(*) FROM hot_buckets WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        )
+
     # -- listings ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("articles", "paragraphs", "sentences", "rejects", "runs"):
+        for table in ("articles", "paragraphs", "sentences", "rejects", "runs", "candidates"):
             out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         return out
 

@@ -46,3 +46,43 @@ def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 @pytest.fixture
 def sample_feed() -> Iterator[Path]:
     yield ROOT / "data" / "sample_feed.jsonl"
+
+
+@pytest.fixture(scope="session")
+def reuters_db(
+    tmp_path_factory: pytest.TempPathFactory, reuters_jsonl: Path
+) -> tuple[Path, dict[str, object]]:
+    """All of Reuters-21578 ingested once through the CLI; (database, JSON run summary)."""
+    from typer.testing import CliRunner
+
+    from dedup.cli import app
+
+    db = tmp_path_factory.mktemp("reuters") / "reuters.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(reuters_jsonl), "--db", str(db), "-f", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    return db, json.loads(result.stdout)
+
+
+def bbc_records() -> list[dict[str, str]]:
+    """The BBC corpus as feed records: line 1 headline, then the body (ids like `tech/062.txt`)."""
+    records = []
+    for path in sorted(need(BBC_DIR).glob("*/*.txt")):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")  # sport/199.txt, a known quirk of the original zip
+        title, _, body = text.partition("\n")
+        records.append(
+            {"id": path.relative_to(BBC_DIR).as_posix(), "source": "BBC", "title": title, "body": body}
+        )
+    return records
+
+
+def silver_pairs(corpus: str) -> list[tuple[str, str, float]]:
+    path = need(DATA / corpus / "silver_pairs_j050.tsv")
+    pairs = []
+    for line in path.read_text().splitlines():
+        a, b, j = line.split("\t")
+        pairs.append((a, b, float(j)))
+    return pairs
