@@ -20,12 +20,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dedup.embed import CachedEmbedder, MiniLMEmbedder
 from dedup.errors import DedupError
 from dedup.fingerprint import MAX_BUCKET, IndexConfig
 from dedup.ingest import MAX_CHARS, FieldMap
-from dedup.model import IndexSummary, IngestSummary
-from dedup.pipeline import IngestOptions, index, ingest
+from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
+from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
+from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
 from dedup.report.output import FORMATS, emit, emit_object, resolve_format
+from dedup.score import compare_articles
 from dedup.store import Store
 
 app = typer.Typer(
@@ -75,6 +78,7 @@ MaxBucketOption = Annotated[
     int,
     typer.Option("--max-bucket", help="Only the first N articles of an LSH bucket pair up."),
 ]
+DeviceOption = Annotated[str, typer.Option("--device", help="Where the embedding model runs: cpu or cuda.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
 
 
@@ -132,6 +136,8 @@ def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
         err.print(f"{summary.title_only:,} articles have a title but no body: stored, not compared")
     if summary.index:
         _print_index_summary(summary.index)
+    if summary.verify:
+        _print_verify_summary(summary.verify)
     for problem in summary.rejects[:10]:
         err.print(f"  {problem.describe()}", markup=False)
     if len(summary.rejects) > 10:
@@ -163,6 +169,7 @@ def ingest_command(
     ] = False,
     window: WindowOption = None,
     max_bucket: MaxBucketOption = MAX_BUCKET,
+    device: DeviceOption = "cpu",
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -180,6 +187,7 @@ def ingest_command(
         max_chars=max_chars,
         index=not no_index,
         index_config=IndexConfig(window_days=window, max_bucket=max_bucket),
+        verify=VerifyOptions(device=_device(device)),
     )
     started = time.perf_counter()
     with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
@@ -200,6 +208,20 @@ def _print_index_summary(summary: IndexSummary) -> None:
         err.print(f"{summary.hot_buckets:,} over-popular LSH buckets were capped (boilerplate?)")
 
 
+def _print_verify_summary(summary: VerifySummary) -> None:
+    err.print(
+        f"verified {summary.pairs:,} pairs: {summary.duplicate:,} duplicate, {summary.rewrite:,} rewrite, "
+        f"{summary.partial:,} partial, {summary.none:,} no reuse "
+        f"({summary.embedded:,} sentences needed an embedding, {summary.computed:,} computed)"
+    )
+
+
+def _device(value: str) -> str:
+    if value not in ("cpu", "cuda") and not value.startswith("cuda:"):
+        raise typer.BadParameter("choose cpu or cuda", param_hint="--device")
+    return value
+
+
 def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
     return {
         "run_id": summary.run_id,
@@ -212,6 +234,7 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
         "derived_ids": summary.derived_ids,
         "title_only": summary.title_only,
         "index": dataclasses.asdict(summary.index) if summary.index else None,
+        "verify": dataclasses.asdict(summary.verify) if summary.verify else None,
         "problems": [
             {
                 "file": r.file,
@@ -231,17 +254,25 @@ def index_command(
     db: DbOption = None,
     window: WindowOption = None,
     max_bucket: MaxBucketOption = MAX_BUCKET,
+    device: DeviceOption = "cpu",
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Fingerprint articles stored with --no-index and find their candidate pairs."""
+    """Fingerprint articles stored with --no-index, find and verify their candidate pairs."""
     settings = _settings(ctx, db, quiet)
     with _cli_errors(), Store.open(settings.db) as store:
-        summary = index(store, IndexConfig(window_days=window, max_bucket=max_bucket))
+        found, verified = index(
+            store,
+            IndexConfig(window_days=window, max_bucket=max_bucket),
+            verify=VerifyOptions(device=_device(device)),
+        )
     if not settings.quiet:
-        _print_index_summary(summary)
+        _print_index_summary(found)
+        _print_verify_summary(verified)
     if fmt:
-        emit_object(dataclasses.asdict(summary), resolve_format(fmt))
+        emit_object(
+            {"index": dataclasses.asdict(found), "verify": dataclasses.asdict(verified)}, resolve_format(fmt)
+        )
 
 
 @app.command("candidates")
@@ -262,6 +293,93 @@ def candidates_command(
                 raise typer.BadParameter(f"no article {article!r}", param_hint="--article")
         rows = store.candidate_list(limit=limit, article_key=key)
     emit(rows, resolve_format(fmt), title="candidate pairs")
+
+
+@app.command("pairs")
+def pairs_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    relation: Annotated[
+        list[str] | None,
+        typer.Option("--relation", help="Only this relation: duplicate|rewrite|partial|none (repeatable)."),
+    ] = None,
+    min_score: Annotated[float, typer.Option("--min-score", help="Only pairs scoring at least this.")] = 0.0,
+    article: Annotated[str | None, typer.Option("--article", help="Only pairs with this article id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many.")] = None,
+) -> None:
+    """Verified pairs: relation, score, containment both ways, outlets and dates."""
+    settings = _settings(ctx, db)
+    relations = relation or ["duplicate", "rewrite", "partial"]
+    for r in relations:
+        if r not in ("duplicate", "rewrite", "partial", "none"):
+            raise typer.BadParameter(f"unknown relation {r!r}", param_hint="--relation")
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        key = _article_key(store, article) if article else None
+        rows = store.pair_list(relations=relations, min_score=min_score, article_key=key, limit=limit)
+    emit(rows, resolve_format(fmt), title="verified pairs")
+
+
+def _article_key(store: Store, ref: str) -> int:
+    key = store.article_key(ref)
+    if key is None:
+        raise DedupError(f"no article {ref!r} in {store.path}")
+    return key
+
+
+def _load_side(ref: str, store: Store | None) -> Article:
+    """A stored article by id, or a text file read and segmented on the spot."""
+    from dedup import article_from_text
+
+    path = Path(ref)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DedupError(f"cannot read {ref}: {exc}") from exc
+        return article_from_text(text, article_id=path.name)
+    if store is None:
+        raise DedupError(f"{ref!r} is neither a file nor an article (no database to look in)")
+    return store.load_article(_article_key(store, ref))
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="Article id in the database, or a text file.")],
+    b: Annotated[str, typer.Argument(help="Article id in the database, or a text file.")],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
+    ] = None,
+    device: DeviceOption = "cpu",
+    no_embed: Annotated[bool, typer.Option("--no-embed", help="Lexical alignment only (no model).")] = False,
+) -> None:
+    """Two articles sentence by sentence: verbatim, edited, paraphrased, added, removed."""
+    settings = _settings(ctx, db)
+    with _cli_errors():
+        store = Store.open(settings.db, read_only=True) if settings.db.exists() else None
+        try:
+            left, right = _load_side(a, store), _load_side(b, store)
+            embedder = None if no_embed else MiniLMEmbedder(_device(device))
+            if embedder is not None and store is not None:
+                embedder = CachedEmbedder(embedder, store)  # type: ignore[assignment]
+            comparison = compare_articles(left, right, embedder)
+        finally:
+            if store is not None:
+                store.close()
+    sides = [
+        DiffSide(x.ref, x.title, x.outlet, tuple(x.text_of(s) for s in x.sentences)) for x in (left, right)
+    ]
+    if html is not None:
+        html.write_text(render_html(comparison, *sides), encoding="utf-8")
+        err.print(f"wrote {html}")
+    out = resolve_format(fmt)
+    if out == "table":
+        render_terminal(comparison, sides[0], sides[1], Console())
+    else:
+        emit_object(diff_document(comparison, *sides), "json" if out == "csv" else out)
 
 
 @app.command("stats")

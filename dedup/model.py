@@ -102,6 +102,23 @@ class IndexSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifySummary:
+    """What one verification pass did."""
+
+    pairs: int
+    duplicate: int
+    rewrite: int
+    partial: int
+    none: int
+    sentences: int
+    """Sentences of the verified pairs (both sides, counted per pair)."""
+    embedded: int
+    """Distinct open sentences that needed an embedding (cache hits included)."""
+    computed: int
+    """Embeddings actually computed by the model (cache misses)."""
+
+
+@dataclass(frozen=True, slots=True)
 class IngestSummary:
     run_id: int
     read: int
@@ -114,3 +131,49 @@ class IngestSummary:
     title_only: int
     rejects: tuple[Reject, ...] = field(default=())
     index: IndexSummary | None = None
+    verify: VerifySummary | None = None
+
+
+AlignmentKind = Literal["verbatim", "edited", "paraphrase", "added", "removed"]
+"""`added`: only in B (b_index set); `removed`: only in A (a_index set)."""
+
+Relation = Literal["duplicate", "rewrite", "partial", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change inside an edited sentence pair; offsets are relative to each sentence."""
+
+    op: Literal["replace", "delete", "insert"]
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """A sentence of A matched to a sentence of B (or left alone), with its similarity.
+
+    `score` is the folded-text fuzz ratio in [0, 1] for verbatim/edited pairs, the cosine of
+    the sentence embeddings for paraphrases, and 0 for added/removed sentences.
+    """
+
+    a_index: int | None
+    b_index: int | None
+    kind: AlignmentKind
+    score: float
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What `dedup.compare` and the verification stage say about two articles."""
+
+    relation: Relation
+    score: float
+    containment_a: float
+    containment_b: float
+    alignments: tuple[Alignment, ...]
+    shares: dict[str, float] = field(default_factory=dict)
+    """Share of A's and B's countable characters by kind: `a_verbatim`, `b_edited`, ..."""

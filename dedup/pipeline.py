@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -12,14 +13,25 @@ from typing import TypeVar
 
 import numpy as np
 
+from dedup.align import AlignConfig
+from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError
 from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.minhash import containment_many, jaccard_many
-from dedup.model import Article, IndexSummary, IngestSummary, Reject
+from dedup.model import Article, IndexSummary, IngestSummary, Reject, VerifySummary
+from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.store import Store
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOptions:
+    align: AlignConfig = field(default_factory=AlignConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    device: str = "cpu"
+    """Where the embedding model runs: cpu or cuda."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,7 @@ class IngestOptions:
     index: bool = True
     """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
     index_config: IndexConfig = field(default_factory=IndexConfig)
+    verify: VerifyOptions = field(default_factory=lambda: VerifyOptions())
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -47,6 +60,7 @@ def ingest(
     options: IngestOptions = IngestOptions(),
     *,
     progress: Callable[[int], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> IngestSummary:
     """Read, normalise, segment and store every record of `paths` in one transaction.
 
@@ -119,13 +133,17 @@ def ingest(
                 progress(len(batch))
         counts["rejected"] = sum(r.action == "rejected" for r in rejects)
         counts["fields_dropped"] = len(rejects) - counts["rejected"]
+        verify_summary: VerifySummary | None = None
         if options.index:
             index_summary = _index_run(store, run_id, options.index_config)
+            verify_summary = verify_run(store, run_id, options.verify, embedder)
         stats: dict[str, object] = dict(counts)
-        if index_summary:
-            stats.update(dataclasses.asdict(index_summary))
+        if index_summary and verify_summary:
+            stats.update(index=dataclasses.asdict(index_summary), verify=dataclasses.asdict(verify_summary))
         store.finish_run(run_id, stats)
-    return IngestSummary(run_id=run_id, rejects=tuple(rejects), index=index_summary, **counts)
+    return IngestSummary(
+        run_id=run_id, rejects=tuple(rejects), index=index_summary, verify=verify_summary, **counts
+    )
 
 
 def _text_of(key: int, article: Article) -> ArticleText:
@@ -133,11 +151,18 @@ def _text_of(key: int, article: Article) -> ArticleText:
 
 
 def index(
-    store: Store, config: IndexConfig | None = None, *, batch_size: int = 5000, workers: int | None = None
-) -> IndexSummary:
+    store: Store,
+    config: IndexConfig | None = None,
+    *,
+    batch_size: int = 5000,
+    workers: int | None = None,
+    verify: VerifyOptions | None = None,
+    embedder: Embedder | None = None,
+) -> tuple[IndexSummary, VerifySummary]:
     """Fingerprint every stored article that has no fingerprints yet, then find its candidates.
 
-    What `dedup ingest --no-index` deferred; a no-op when everything is indexed.
+    What `dedup ingest --no-index` deferred; a no-op when everything is indexed. The new
+    candidates are verified too.
     """
     config = config or IndexConfig()
     config.validate()
@@ -146,8 +171,11 @@ def index(
         run_id = store.begin_run("index", dataclasses.asdict(config))
         _fingerprint_pending(store, run_id, config, batch_size, workers)
         summary = _index_run(store, run_id, config)
-        store.finish_run(run_id, dataclasses.asdict(summary))
-    return summary
+        verified = verify_run(store, run_id, verify or VerifyOptions(), embedder)
+        store.finish_run(
+            run_id, {"index": dataclasses.asdict(summary), "verify": dataclasses.asdict(verified)}
+        )
+    return summary, verified
 
 
 def _fingerprint_pending(
@@ -218,3 +246,55 @@ def _assign_versions(store: Store, articles: list[Article], counts: dict[str, in
             article = dataclasses.replace(article, version=version)
         fresh.append(article)
     return fresh
+
+
+def verify_run(
+    store: Store, run_id: int, options: VerifyOptions | None = None, embedder: Embedder | None = None
+) -> VerifySummary:
+    """Align and score every candidate pair found in `run_id`; store verdicts and alignments.
+
+    Three passes so that the model sees one batch: lexical alignment of every pair, one
+    embedding call for every distinct open sentence of the anchored pairs (through the
+    cache), then paraphrase matching and scoring.
+    """
+    options = options or VerifyOptions()
+    pairs = store.candidates_of_run(run_id)
+    sides = {k: SideText(*v) for k, v in store.side_texts([k for pair in pairs for k in pair]).items()}
+    lexical = [lexical_alignment(sides[a], sides[b], options.align) for a, b in pairs]
+    wanted = [
+        sentences_to_embed(al, sides[a], sides[b], options.align)
+        for al, (a, b) in zip(lexical, pairs, strict=True)
+    ]
+    distinct: dict[str, int] = {}
+    for (open_a, open_b), (a, b) in zip(wanted, pairs, strict=True):
+        for i in open_a:
+            distinct.setdefault(sides[a].sentences[i], len(distinct))
+        for j in open_b:
+            distinct.setdefault(sides[b].sentences[j], len(distinct))
+    computed = 0
+    vectors = np.zeros((0, 384), dtype=np.float32)
+    if distinct:
+        cached = CachedEmbedder(embedder or MiniLMEmbedder(options.device), store)
+        vectors = cached.encode(list(distinct))
+        computed = cached.misses
+    rows, alignment_rows, counts = [], [], dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
+    sentences = 0
+    for al, (open_a, open_b), (a, b) in zip(lexical, wanted, pairs, strict=True):
+        sa, sb = sides[a], sides[b]
+        va = vectors[[distinct[sa.sentences[i]] for i in open_a]] if open_a else None
+        vb = vectors[[distinct[sb.sentences[j]] for j in open_b]] if open_b else None
+        result = finish_comparison(al, sa, sb, va, vb, options.align, options.score)
+        counts[result.relation] += 1
+        sentences += len(sa.sentences) + len(sb.sentences)
+        rows.append(
+            (a, b, result.relation, result.score, result.containment_a, result.containment_b,
+             json.dumps(result.shares, sort_keys=True), run_id)
+        )  # fmt: skip
+        if result.relation != "none":
+            for x in result.alignments:
+                edits = [[e.op, e.a_start, e.a_end, e.b_start, e.b_end] for e in x.edits]
+                alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, json.dumps(edits)))
+    store.add_pairs(rows, alignment_rows)
+    return VerifySummary(
+        pairs=len(pairs), sentences=sentences, embedded=len(distinct), computed=computed, **counts
+    )

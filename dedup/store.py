@@ -25,6 +25,7 @@ from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Article, Paragraph, Reject, Sentence
 
 CandidateRows = list[tuple[Any, ...]]
+_REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
 
 APP = "dedup"
 
@@ -143,7 +144,44 @@ def _m002_candidates(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (_m001_initial, _m002_candidates)
+def _m003_verification(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE pairs (
+            a BIGINT NOT NULL,
+            b BIGINT NOT NULL,
+            relation VARCHAR NOT NULL,
+            score DOUBLE NOT NULL,
+            containment_a DOUBLE NOT NULL,
+            containment_b DOUBLE NOT NULL,
+            shares JSON NOT NULL,
+            run_id INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        );
+        CREATE TABLE alignments (
+            a BIGINT NOT NULL,
+            b BIGINT NOT NULL,
+            a_sentence INTEGER,
+            b_sentence INTEGER,
+            kind VARCHAR NOT NULL,
+            score DOUBLE NOT NULL,
+            edits JSON NOT NULL
+        );
+        CREATE TABLE embeddings (
+            model VARCHAR NOT NULL,
+            sentence_key BIGINT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (model, sentence_key)
+        );
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    _m001_initial,
+    _m002_candidates,
+    _m003_verification,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ARTICLE_COLUMNS = (
@@ -708,10 +746,130 @@ class Store:
             self.con.execute("SELECT count(*) FROM hot_buckets WHERE run_id = ?", [run_id]).fetchall()[0][0]
         )
 
+    # -- verification ------------------------------------------------------------------
+    def candidates_of_run(self, run_id: int) -> list[tuple[int, int]]:
+        rows = self.con.execute(
+            "SELECT a, b FROM candidates WHERE run_id = ? ORDER BY a, b", [run_id]
+        ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def side_texts(self, keys: Sequence[int]) -> dict[int, tuple[tuple[str, ...], tuple[bool, ...]]]:
+        """For each article: its sentence texts, and whether each lies in a body paragraph."""
+        if not keys:
+            return {}
+        self.con.register("_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
+        try:
+            bodies = dict(
+                self.con.execute(
+                    "SELECT a.article_key, a.body FROM articles a JOIN _keys USING (article_key)"
+                ).fetchall()
+            )
+            rows = self.con.execute(
+                """
+                SELECT s.article_key, s.start_char, s.end_char, p.role = 'body'
+                FROM sentences s JOIN _keys USING (article_key)
+                JOIN paragraphs p ON p.article_key = s.article_key AND p.paragraph = s.paragraph
+                ORDER BY s.article_key, s.sentence
+                """
+            ).fetchall()
+        finally:
+            self.con.unregister("_keys")
+        texts: dict[int, list[str]] = {k: [] for k in bodies}
+        flags: dict[int, list[bool]] = {k: [] for k in bodies}
+        for key, start, end, countable in rows:
+            texts[key].append(bodies[key][start:end])
+            flags[key].append(bool(countable))
+        return {k: (tuple(texts[k]), tuple(flags[k])) for k in bodies}
+
+    def add_pairs(self, rows: Sequence[tuple[Any, ...]], alignment_rows: Sequence[tuple[Any, ...]]) -> None:
+        """Verdicts (a, b, relation, score, containment_a, containment_b, shares, run_id) and
+        alignments (a, b, a_sentence, b_sentence, kind, score, edits)."""
+        if rows:
+            appender = self.con.appender("pairs")
+            appender.append_rows(list(rows))
+            appender.flush()
+            del appender
+        if alignment_rows:
+            appender = self.con.appender("alignments")
+            appender.append_rows(list(alignment_rows))
+            appender.flush()
+
+    def get_embeddings(self, model: str, keys: np.ndarray) -> dict[int, np.ndarray]:
+        if len(keys) == 0:
+            return {}
+        self.con.register("_emb_keys", {"sentence_key": np.asarray(keys, dtype=np.int64)})
+        try:
+            rows = self.con.execute(
+                "SELECT e.sentence_key, e.vector FROM embeddings e JOIN _emb_keys USING (sentence_key)"
+                " WHERE e.model = ?",
+                [model],
+            ).fetchall()
+        finally:
+            self.con.unregister("_emb_keys")
+        return {int(k): np.frombuffer(v, dtype=np.float32) for k, v in rows}
+
+    def put_embeddings(self, model: str, keys: np.ndarray, vectors: np.ndarray) -> None:
+        if len(keys) == 0 or self.read_only:
+            return
+        blobs = np.empty(len(keys), dtype=object)
+        for i, vector in enumerate(np.asarray(vectors, dtype=np.float32)):
+            blobs[i] = vector.tobytes()
+        self.con.register(
+            "_emb_new",
+            {
+                "model": np.full(len(keys), model, dtype=object),
+                "sentence_key": np.asarray(keys, dtype=np.int64),
+                "vector": blobs,
+            },
+        )
+        try:
+            self.con.execute(
+                "INSERT OR IGNORE INTO embeddings SELECT model, sentence_key, vector FROM _emb_new"
+            )
+        finally:
+            self.con.unregister("_emb_new")
+
+    def pair_list(
+        self,
+        *,
+        relations: Sequence[str] | None = None,
+        min_score: float = 0.0,
+        article_key: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        clauses = ["p.score >= ?"]
+        params: list[Any] = [min_score]
+        if relations:
+            clauses.append(f"p.relation IN ({', '.join('?' for _ in relations)})")
+            params += list(relations)
+        if article_key is not None:
+            clauses.append("(p.a = ? OR p.b = ?)")
+            params += [article_key, article_key]
+        sql = f"""
+            SELECT {_REF.format(t="x")} AS a, {_REF.format(t="y")} AS b, p.relation, p.score,
+                   p.containment_a, p.containment_b,
+                   x.outlet AS a_outlet, y.outlet AS b_outlet,
+                   x.published AS a_published, y.published AS b_published
+            FROM pairs p JOIN articles x ON x.article_key = p.a JOIN articles y ON y.article_key = p.b
+            WHERE {" AND ".join(clauses)}
+            ORDER BY p.score DESC, p.a, p.b
+        """
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cursor = self.con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def relation_counts(self, run_id: int) -> dict[str, int]:
+        rows = self.con.execute(
+            "SELECT relation, count(*) FROM pairs WHERE run_id = ? GROUP BY relation", [run_id]
+        ).fetchall()
+        return {str(r): int(n) for r, n in rows}
+
     # -- listings ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("articles", "paragraphs", "sentences", "rejects", "runs", "candidates"):
+        for table in ("articles", "paragraphs", "sentences", "rejects", "runs", "candidates", "pairs"):
             out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         return out
 

@@ -1,0 +1,110 @@
+"""Alignment and scoring: pure functions, small hand-made texts."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dedup
+from dedup.align import align_sentences, facts_conflict, word_edits
+from dedup.embed import HashingEmbedder
+from dedup.score import SideText, score_alignment
+
+SENTENCES = [
+    "A freight train carrying grain derailed near Millbrook early Tuesday, state police said.",
+    "No one was hurt in the accident on the river bridge.",
+    "Sgt. Dana Ruiz said 14 of the train's 60 cars left the tracks at about 4:15 a.m.",
+    "The railroad said crews would work through the night to clear the wreckage.",
+    "The cause of the derailment was under investigation by federal safety officials.",
+]
+
+
+def test_identical_texts_align_fully_verbatim_in_order() -> None:
+    result = align_sentences(SENTENCES, SENTENCES)
+    assert [(x.a_index, x.b_index, x.kind) for x in result] == [(i, i, "verbatim") for i in range(5)]
+
+
+def test_reordered_paragraphs_still_align() -> None:
+    b = [SENTENCES[3], SENTENCES[0], SENTENCES[1], SENTENCES[2], SENTENCES[4]]
+    pairs = {(x.a_index, x.b_index) for x in align_sentences(SENTENCES, b) if x.kind == "verbatim"}
+    assert pairs == {(3, 0), (0, 1), (1, 2), (2, 3), (4, 4)}
+
+
+def test_edits_are_located() -> None:
+    a = "The railroad said crews would work through the night."
+    b = "The railroad said its crews would work all night."
+    edits = word_edits(a, b)
+    changed_b = {b[e.b_start : e.b_end] for e in edits}
+    assert "its" in " ".join(changed_b) and "all" in " ".join(changed_b)
+    [x] = [x for x in align_sentences([a], [b]) if x.kind == "edited"]
+    assert x.edits == edits and 0.7 <= x.score < 1
+
+
+def test_added_and_removed_are_placed_on_their_side() -> None:
+    a = SENTENCES[:3]
+    b = [SENTENCES[0], "An added sentence that the reprint wrote itself, about something else.", SENTENCES[1]]
+    kinds = [(x.a_index, x.b_index, x.kind) for x in align_sentences(a, b)]
+    assert kinds == [(0, 0, "verbatim"), (None, 1, "added"), (1, 2, "verbatim"), (2, None, "removed")]
+
+
+def test_template_with_substituted_facts_is_not_an_edit() -> None:
+    assert facts_conflict(
+        "Union Bank said it raised its prime rate to 7-1/2 pct from 7-1/4 pct.",
+        "First National Bank of Boston said it raised its prime rate to 7-1/2 pct from 7-1/4 pct.",
+    )
+    assert facts_conflict(
+        "The Bank of Nova Scotia is issuing a 50 mln New Zealand dlr eurobond due 1989.",
+        "Oesterreichische Kontrollbank is issuing a 100 mln Canadian dlr eurobond due 1997.",
+    )
+    assert not facts_conflict(SENTENCES[2], SENTENCES[2].replace("Sgt. Dana Ruiz", "Ruiz"))
+    assert not facts_conflict(
+        "WASHINGTON, March 3 - The Senate voted.", "WASHINGTON, March 4 - The Senate voted."
+    )
+
+
+SENT = st.sampled_from([*SENTENCES, "Short one.", "Officials declined to comment on the matter today."])
+
+
+@given(st.lists(SENT, max_size=8), st.lists(SENT, max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_alignment_is_one_to_one_and_complete(a: list[str], b: list[str]) -> None:
+    result = align_sentences(a, b)
+    a_seen = [x.a_index for x in result if x.a_index is not None]
+    b_seen = [x.b_index for x in result if x.b_index is not None]
+    assert sorted(a_seen) == list(range(len(a)))  # every sentence once, in range
+    assert sorted(b_seen) == list(range(len(b)))
+    assert [i for i in a_seen] == sorted(a_seen)  # A read in order
+
+
+@given(st.lists(SENT, min_size=1, max_size=8), st.lists(SENT, min_size=1, max_size=8))
+@settings(max_examples=100, deadline=None)
+def test_scores_are_symmetric(a: list[str], b: list[str]) -> None:
+    side_a = SideText(tuple(a), (True,) * len(a))
+    side_b = SideText(tuple(b), (True,) * len(b))
+    ab = score_alignment(align_sentences(a, b), side_a, side_b)
+    ba = score_alignment(align_sentences(b, a), side_b, side_a)
+    assert ab.relation == ba.relation
+    assert np.isclose(ab.containment_a, ba.containment_b) and np.isclose(ab.containment_b, ba.containment_a)
+    assert np.isclose(ab.score, ba.score)
+    assert 0.0 <= ab.score <= 1.0
+
+
+def test_score_is_graded() -> None:
+    text = " ".join(SENTENCES)
+    same = dedup.compare(text, text, embedder=None)
+    half = dedup.compare(text, " ".join(SENTENCES[:3]), embedder=None)
+    other = dedup.compare(
+        text, "Stocks fell sharply in Tokyo on Friday as the yen rose against the dollar.", embedder=None
+    )
+    assert (same.relation, same.score) == ("duplicate", 1.0)
+    assert half.relation == "rewrite" and 0.5 < half.score < 1.0
+    assert (other.relation, other.score) == ("none", 0.0)
+
+
+def test_boilerplate_is_shown_but_not_counted() -> None:
+    text = "\n\n".join(SENTENCES)
+    copy = text + "\n\nSign up for the Valley Daily newsletter"
+    result = dedup.compare(text, copy, embedder=HashingEmbedder())
+    assert result.relation == "duplicate" and result.containment_b == 1.0
+    assert any(x.kind == "added" for x in result.alignments)
