@@ -218,7 +218,7 @@ def align_sentences(
             if fa[i] == fb[j]:
                 matches.append(Alignment(i, j, "verbatim", 1.0))
             else:
-                matches.append(Alignment(i, j, "edited", score, word_edits(a[i], b[j])))
+                matches.append(Alignment(i, j, "edited", round(score, 4), word_edits(a[i], b[j])))
     return order_alignments(matches, len(a), len(b))
 
 

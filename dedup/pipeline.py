@@ -32,6 +32,8 @@ class VerifyOptions:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     device: str = "cpu"
     """Where the embedding model runs: cpu or cuda."""
+    embed: bool = True
+    """False: lexical alignment only (no model, no paraphrases)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +264,7 @@ def verify_run(
     sides = {k: SideText(*v) for k, v in store.side_texts([k for pair in pairs for k in pair]).items()}
     lexical = [lexical_alignment(sides[a], sides[b], options.align) for a, b in pairs]
     wanted = [
-        sentences_to_embed(al, sides[a], sides[b], options.align)
+        sentences_to_embed(al, sides[a], sides[b], options.align) if options.embed else ([], [])
         for al, (a, b) in zip(lexical, pairs, strict=True)
     ]
     distinct: dict[str, int] = {}

@@ -1,0 +1,184 @@
+"""Benchmark: verification of candidate pairs on Reuters-21578.
+
+The database is prepared once (ingested and indexed, not verified); every phase runs in its
+own process on a copy:
+  lexical        rapidfuzz alignment and scoring only (no model)
+  full (cold)    the default path: lexical, then MiniLM for open sentences, model load included
+  full (warm)    the same again with the embedding cache filled by a first pass
+  embed-all      baseline: MiniLM on every sentence of every candidate pair (what a neural-only
+                 verifier must do), no alignment
+
+Usage: .venv/bin/python scripts/bench_verify.py [--device cpu|cuda]   (writes bench/results/verify.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench  # noqa: E402
+
+
+def _prepare(db: str) -> None:
+    from dedup.fingerprint import IndexConfig
+    from dedup.pipeline import IngestOptions, _fingerprint_pending, _index_run, ingest
+    from dedup.store import Store
+
+    with Store.open(db) as store:
+        ingest(store, [str(_bench.REUTERS_JSONL)], IngestOptions(index=False))
+        with store.transaction():
+            run_id = store.begin_run("bench-index", {})
+            _fingerprint_pending(store, run_id, IndexConfig())
+            _index_run(store, run_id, IndexConfig())
+            store.finish_run(run_id, {})
+
+
+def _verify(db: str, embed: bool, device: str, passes: int) -> dict[str, Any]:
+    from dedup.embed import MiniLMEmbedder
+    from dedup.pipeline import VerifyOptions, verify_run
+    from dedup.store import Store
+
+    embedder = MiniLMEmbedder(device)
+    with Store.open(db) as store:
+        run_id = int(store.con.execute("SELECT max(run_id) FROM candidates").fetchall()[0][0])
+        result: dict[str, Any] = {}
+        for n in range(passes):
+            store.con.execute("DELETE FROM pairs; DELETE FROM alignments")
+            start = time.perf_counter()
+            summary = verify_run(store, run_id, VerifyOptions(embed=embed, device=device), embedder)
+            seconds = time.perf_counter() - start
+            result = {
+                "seconds": seconds,
+                "pairs": summary.pairs,
+                "sentences": summary.sentences,
+                "embedded": summary.embedded,
+                "computed": summary.computed,
+                "pass": n + 1,
+                "relations": {k: getattr(summary, k) for k in ("duplicate", "rewrite", "partial", "none")},
+            }
+    return result
+
+
+def phase_lexical(db: str, device: str) -> dict[str, Any]:
+    return _verify(db, False, device, 1)
+
+
+def phase_cold(db: str, device: str) -> dict[str, Any]:
+    return _verify(db, True, device, 1)
+
+
+def phase_warm(db: str, device: str) -> dict[str, Any]:
+    return _verify(db, True, device, 2)
+
+
+def phase_embed_all(db: str, device: str) -> dict[str, Any]:
+    from dedup.embed import MiniLMEmbedder
+    from dedup.store import Store
+
+    with Store.open(db, read_only=True) as store:
+        pairs = store.con.execute("SELECT a, b FROM candidates").fetchall()
+        sides = store.side_texts([k for p in pairs for k in p])
+    start = time.perf_counter()
+    sentences = sorted({s for a, b in pairs for k in (a, b) for s in sides[k][0]})
+    MiniLMEmbedder(device).encode(sentences)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "pairs": len(pairs),
+        "sentences": len(sentences),
+        "embedded": len(sentences),
+        "computed": len(sentences),
+    }
+
+
+PHASES = {"lexical": phase_lexical, "cold": phase_cold, "warm": phase_warm, "embed_all": phase_embed_all}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--phase", choices=PHASES)
+    parser.add_argument("--db")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="verify")
+    args = parser.parse_args()
+    if args.phase:
+        result = PHASES[args.phase](args.db, args.device)
+        result["peak_rss_mb"] = _bench.peak_rss_mb()
+        print(json.dumps(result))
+        return
+
+    _bench.require_corpora()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+        base = str(Path(tmp) / "base.duckdb")
+        started = time.perf_counter()
+        _prepare(base)
+        prepare_seconds = time.perf_counter() - started
+        for label, phase in (
+            ("lexical only", "lexical"),
+            ("full, cold (model load)", "cold"),
+            ("full, warm cache", "warm"),
+            ("baseline: embed every sentence", "embed_all"),
+        ):
+            db = str(Path(tmp) / f"{phase}.duckdb")
+            shutil.copy(base, db)
+            result = _bench.run_phase(Path(__file__), phase, "--db", db, "--device", args.device)
+            result["pairs_per_s"] = result["pairs"] / result["seconds"]
+            result["share_embedded"] = result["embedded"] / max(1, result["sentences"])
+            result["cache_hit_rate"] = (
+                1 - result["computed"] / result["embedded"] if result["embedded"] else None
+            )
+            rows.append({"phase": label, **result})
+    by = {r["phase"]: r for r in rows}
+    total = prepare_seconds + by["full, cold (model load)"]["seconds"]
+    ratios = {
+        "embed_all_vs_full_time": by["baseline: embed every sentence"]["seconds"]
+        / by["full, cold (model load)"]["seconds"]
+    }
+    _bench.print_table(
+        rows,
+        [
+            "phase",
+            "pairs",
+            "seconds",
+            "pairs_per_s",
+            "sentences",
+            "embedded",
+            "computed",
+            "share_embedded",
+            "cache_hit_rate",
+            "peak_rss_mb",
+        ],
+    )
+    print()
+    print(
+        f"Reuters-21578 ingested and indexed in {prepare_seconds:.1f}s; verified (cold) in "
+        f"{by['full, cold (model load)']['seconds']:.1f}s; total {total:.1f}s (goal < 120s)"
+    )
+    print(f"embedding every sentence / our verification time: {ratios['embed_all_vs_full_time']:.1f}x")
+    print(f"relations: {by['full, cold (model load)']['relations']}")
+    path = _bench.save(
+        args.out,
+        {
+            "device": args.device,
+            "phases": rows,
+            "prepare_seconds": prepare_seconds,
+            "total_seconds": total,
+            "ratios": ratios,
+            "goal": ">= 1000 pairs/s without embeddings; Reuters verified < 2 min incl. model load",
+        },
+    )
+    print(f"wrote {path.relative_to(_bench.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
