@@ -28,7 +28,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python scripts/bench_ingest.py
+	$(BIN)/python scripts/bench_candidates.py
+	$(BIN)/python scripts/bench_verify.py
+	$(BIN)/python scripts/calibrate_scoring.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -19,10 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _bench  # noqa: E402
+import _bench
 
-import dedup  # noqa: E402
-from dedup.normalize import normalize_body  # noqa: E402
+import dedup
+from dedup.normalize import normalize_body
 
 
 def load() -> tuple[list[dict], set[tuple[str, str]]]:
