@@ -432,7 +432,13 @@ def demo_command(
             summary = ingest(store, [str(DEMO_FEED)], IngestOptions(source=""))
             _print_summary(summary, time.perf_counter() - started, settings.quiet)
             out = resolve_format(fmt)
-            emit(store.outlet_stats(), out, title="articles per outlet")
+            if out in ("json", "jsonl"):
+                emit_object({"outlets": store.outlet_stats(), "pairs": store.pair_list()}, out)
+            else:
+                emit(store.outlet_stats(), out, title="articles per outlet")
+                keep = ("a", "b", "relation", "score", "a_outlet", "b_outlet")
+                pairs = [{k: row[k] for k in keep} for row in store.pair_list()]
+                emit(pairs, out, title="who copied whom (verified pairs)")
 
 
 def main() -> None:
