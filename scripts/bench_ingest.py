@@ -2,7 +2,7 @@
 
 Phases run in child processes (own peak RSS), in the same run:
   floor     read + parse JSON + store raw rows, no normalising or segmenting (the I/O floor)
-  dedup     the real `dedup ingest` path: normalise, segment, detect wires, store spans
+  dedup     the real `dedup ingest --no-index` path: normalise, segment, detect wires, store spans
   pysbd     segmentation alone with pysbd on a sample, the library we did not choose
 
 Usage: .venv/bin/python scripts/bench_ingest.py      (writes bench/results/ingest.json)
@@ -44,12 +44,13 @@ def phase_floor(paths: list[str], db: str) -> dict[str, float]:
 
 
 def phase_dedup(paths: list[str], db: str) -> dict[str, float]:
-    from dedup.pipeline import ingest
+    from dedup.pipeline import IngestOptions, ingest
     from dedup.store import Store
 
     start = time.perf_counter()
     with Store.open(db) as store:
-        summary = ingest(store, paths)
+        # Storage alone (`--no-index`): indexing and verification have their own benchmarks.
+        summary = ingest(store, paths, IngestOptions(index=False))
         sentences = store.counts()["sentences"]
     return {"seconds": time.perf_counter() - start, "articles": summary.stored, "sentences": sentences}
 
