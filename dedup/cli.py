@@ -173,7 +173,7 @@ def ingest_command(
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Read feed dumps (JSON lines, CSV) into the database, then index them for candidates."""
+    """Read feed dumps (JSON lines, CSV) into the database; find and verify reuse among them."""
     settings = _settings(ctx, db, quiet)
     try:
         fields = FieldMap.parse(field_map or [])

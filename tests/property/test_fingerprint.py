@@ -40,14 +40,19 @@ def reference(body: str, config: IndexConfig) -> tuple[int, np.ndarray, list[tup
     return exact, signature, passages
 
 
-@given(st.lists(TEXT, min_size=1, max_size=4))
-@settings(max_examples=80, deadline=None)
-def test_batch_equals_reference(texts: list[str]) -> None:
+def as_items(texts: list[str]) -> list[tuple[int, str, tuple[tuple[int, int, int, str], ...]]]:
     items = []
     for key, text in enumerate(texts):
         body = normalize_body(text)
         paragraphs, _ = segment(body)
         items.append((key, body, tuple((p.index, p.start, p.end, p.role) for p in paragraphs)))
+    return items
+
+
+@given(st.lists(TEXT, min_size=1, max_size=4))
+@settings(max_examples=80, deadline=None)
+def test_batch_equals_reference(texts: list[str]) -> None:
+    items = as_items(texts)
     fp = fingerprint(items, CONFIG)
     for i, (_, body, _) in enumerate(items):
         exact, signature, passages = reference(body, CONFIG)
@@ -71,11 +76,7 @@ def test_fold_bytes_equals_fold(text: str) -> None:
 @given(st.lists(TEXT, min_size=1, max_size=4))
 @settings(max_examples=40, deadline=None)
 def test_shingle_counts_are_distinct_counts(texts: list[str]) -> None:
-    items = []
-    for key, text in enumerate(texts):
-        body = normalize_body(text)
-        paragraphs, _ = segment(body)
-        items.append((key, body, tuple((p.index, p.start, p.end, p.role) for p in paragraphs)))
+    items = as_items(texts)
     fp = fingerprint(items, CONFIG)
     for i, (_, body, paragraphs) in enumerate(items):
         words = [w for _, s, e, role in paragraphs if role == "body" for w in tokens(body[s:e])]
