@@ -119,6 +119,16 @@ class VerifySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSummary:
+    clusters: int
+    clustered: int
+    """Articles in a story cluster (origins included)."""
+    traced: int
+    """Articles whose paragraph provenance was (re)computed."""
+    reused_paragraphs: int
+
+
+@dataclass(frozen=True, slots=True)
 class IngestSummary:
     run_id: int
     read: int
@@ -132,6 +142,7 @@ class IngestSummary:
     rejects: tuple[Reject, ...] = field(default=())
     index: IndexSummary | None = None
     verify: VerifySummary | None = None
+    clusters: ClusterSummary | None = None
 
 
 AlignmentKind = Literal["verbatim", "edited", "paraphrase", "added", "removed"]

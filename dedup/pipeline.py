@@ -14,12 +14,14 @@ from typing import TypeVar
 import numpy as np
 
 from dedup.align import AlignConfig
+from dedup.cluster import Edge, Node, build_clusters, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError
 from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.minhash import containment_many, jaccard_many
-from dedup.model import Article, IndexSummary, IngestSummary, Reject, VerifySummary
+from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
+from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.store import Store
 
@@ -136,15 +138,26 @@ def ingest(
         counts["rejected"] = sum(r.action == "rejected" for r in rejects)
         counts["fields_dropped"] = len(rejects) - counts["rejected"]
         verify_summary: VerifySummary | None = None
+        cluster_summary: ClusterSummary | None = None
         if options.index:
             index_summary = _index_run(store, run_id, options.index_config)
             verify_summary = verify_run(store, run_id, options.verify, embedder)
+            cluster_summary = cluster_and_trace(store, run_id)
         stats: dict[str, object] = dict(counts)
-        if index_summary and verify_summary:
-            stats.update(index=dataclasses.asdict(index_summary), verify=dataclasses.asdict(verify_summary))
+        if index_summary and verify_summary and cluster_summary:
+            stats.update(
+                index=dataclasses.asdict(index_summary),
+                verify=dataclasses.asdict(verify_summary),
+                clusters=dataclasses.asdict(cluster_summary),
+            )
         store.finish_run(run_id, stats)
     return IngestSummary(
-        run_id=run_id, rejects=tuple(rejects), index=index_summary, verify=verify_summary, **counts
+        run_id=run_id,
+        rejects=tuple(rejects),
+        index=index_summary,
+        verify=verify_summary,
+        clusters=cluster_summary,
+        **counts,
     )
 
 
@@ -279,6 +292,8 @@ def verify_run(
         cached = CachedEmbedder(embedder or MiniLMEmbedder(options.device), store)
         vectors = cached.encode(list(distinct))
         computed = cached.misses
+    info = store.nodes(sorted(sides))
+    rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
     rows, alignment_rows, counts = [], [], dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = 0
     for al, (open_a, open_b), (a, b) in zip(lexical, wanted, pairs, strict=True):
@@ -286,6 +301,11 @@ def verify_run(
         va = vectors[[distinct[sa.sentences[i]] for i in open_a]] if open_a else None
         vb = vectors[[distinct[sb.sentences[j]] for j in open_b]] if open_b else None
         result = finish_comparison(al, sa, sb, va, vb, options.align, options.score)
+        later_containment = result.containment_b if rank[a] < rank[b] else result.containment_a
+        if result.relation == "rewrite" and later_containment < options.score.rewrite_containment:
+            # The earlier article is the one contained: the later one took it whole and added
+            # other material, so the later one is a partial copy, not a rewrite.
+            result = dataclasses.replace(result, relation="partial")
         counts[result.relation] += 1
         sentences += len(sa.sentences) + len(sb.sentences)
         rows.append(
@@ -299,4 +319,64 @@ def verify_run(
     store.add_pairs(rows, alignment_rows)
     return VerifySummary(
         pairs=len(pairs), sentences=sentences, embedded=len(distinct), computed=computed, **counts
+    )
+
+
+def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> ClusterSummary:
+    """Rebuild story clusters from every strong pair, and trace paragraph provenance of
+    every article touched by a pair verified in `run_id`.
+
+    Clusters are recomputed from all pairs each time (a pure function of them), so any
+    split of the input into runs gives the same clusters; provenance is recomputed for both
+    sides of each new pair, since a late-arriving original changes who copied whom.
+    """
+    strong = store.strong_pairs()
+    keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
+    info = store.nodes(keys)
+    nodes = {k: Node(k, info[k][0], info[k][1]) for k in keys if k in info}
+    edges = [Edge(a, b, r, sc) for a, b, r, sc in strong]
+    clusters = build_clusters(nodes, edges)
+    best: dict[tuple[int, int], tuple[str, float]] = {}
+    for e in edges:
+        best[e.a, e.b] = best[e.b, e.a] = (e.relation, e.score)
+    rows, members = [], []
+    for c in clusters:
+        rows.append((c.cluster_id, c.origin, len(c.members)))
+        for position, key in enumerate(c.members):
+            if key == c.origin:
+                relation, score = "origin", 1.0
+            else:
+                relation, score = best.get((c.origin, key)) or max(
+                    (best[key, m] for m in c.members if (key, m) in best), key=lambda rs: rs[1]
+                )
+            members.append((c.cluster_id, key, position, relation, score))
+    store.replace_clusters(rows, members, run_id)
+
+    touched = store.pairs_touching(run_id)
+    links = store.links_of(touched)
+    others = sorted({o for _, _, o, _, _ in links} | set(touched))
+    info = store.nodes(others)
+    ordering = {k: Node(k, info[k][0], info[k][1]) for k in others if k in info}
+    paragraphs, sentences = store.layout(others)
+    paragraph_of = {(k, i): p for k, sents in sentences.items() for i, (p, _) in enumerate(sents)}
+    by_article: dict[int, list[SentenceLink]] = {}
+    for article, sentence, other, other_sentence, kind in links:
+        by_article.setdefault(article, []).append(SentenceLink(sentence, other, other_sentence, kind))
+    reuse_rows = []
+    for key in touched:
+        if key not in ordering:
+            continue
+        for src in paragraph_sources(
+            ordering[key], paragraphs.get(key, []), sentences.get(key, []), by_article.get(key, []),
+            ordering, paragraph_of, min_share=min_share,
+        ):  # fmt: skip
+            reuse_rows.append(
+                (key, src.paragraph, src.source, src.source_paragraph, src.kind, src.share, run_id)
+            )
+    store.replace_reuse(touched, reuse_rows)
+    return ClusterSummary(
+        clusters=len(clusters),
+        clustered=sum(len(c.members) for c in clusters),
+        traced=len(touched),
+        reused_paragraphs=sum(1 for r in reuse_rows if r[2] is not None),
     )

@@ -5,6 +5,8 @@ article", not "same event"):
 
 - `duplicate`: both sides almost entirely aligned, almost all of it verbatim;
 - `rewrite`: one side is mostly made of the other (trimmed, re-ledded, edited reprints);
+  in the pipeline, where dates are known, the *later* article must be the one derived
+  (`pipeline.verify_run`), otherwise it is `partial`;
 - `partial`: some passages are shared, the rest is other material;
 - `none`: anything else -- in particular two independent reports of one event, whose
   sentences may paraphrase each other but share no sentence lexically.

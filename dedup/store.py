@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -177,10 +178,40 @@ def _m003_verification(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _m004_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE clusters (
+            cluster_id VARCHAR PRIMARY KEY,
+            origin BIGINT NOT NULL,
+            size INTEGER NOT NULL,
+            run_id INTEGER NOT NULL
+        );
+        CREATE TABLE cluster_members (
+            cluster_id VARCHAR NOT NULL,
+            article_key BIGINT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            relation VARCHAR NOT NULL,
+            score DOUBLE NOT NULL
+        );
+        CREATE TABLE reuse (
+            article_key BIGINT NOT NULL,
+            paragraph INTEGER NOT NULL,
+            source_key BIGINT,
+            source_paragraph INTEGER,
+            kind VARCHAR NOT NULL,
+            share DOUBLE NOT NULL,
+            run_id INTEGER NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     _m001_initial,
     _m002_candidates,
     _m003_verification,
+    _m004_clusters,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -866,10 +897,121 @@ class Store:
         ).fetchall()
         return {str(r): int(n) for r, n in rows}
 
+    # -- clusters and provenance -------------------------------------------------------
+    def strong_pairs(self) -> list[tuple[int, int, str, float]]:
+        rows = self.con.execute(
+            "SELECT a, b, relation, score FROM pairs WHERE relation IN ('duplicate', 'rewrite') ORDER BY a, b"
+        ).fetchall()
+        return [(int(a), int(b), str(r), float(sc)) for a, b, r, sc in rows]
+
+    def nodes(self, keys: Sequence[int]) -> dict[int, tuple[datetime | None, str]]:
+        """(published UTC, wire) of articles, for ordering who came first."""
+        if not keys:
+            return {}
+        self.con.register("_node_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
+        try:
+            rows = self.con.execute(
+                "SELECT a.article_key, a.published_utc, a.wire FROM articles a JOIN _node_keys USING (article_key)"
+            ).fetchall()
+        finally:
+            self.con.unregister("_node_keys")
+        return {int(k): (p, w) for k, p, w in rows}
+
+    def replace_clusters(
+        self, rows: Sequence[tuple[str, int, int]], members: Sequence[tuple[Any, ...]], run_id: int
+    ) -> None:
+        """All clusters, recomputed: (cluster_id, origin, size) and (cluster_id, key, position, relation, score)."""
+        self.con.execute("DELETE FROM cluster_members; DELETE FROM clusters")
+        if rows:
+            appender = self.con.appender("clusters")
+            appender.append_rows([(cid, origin, size, run_id) for cid, origin, size in rows])
+            appender.flush()
+            del appender
+        if members:
+            appender = self.con.appender("cluster_members")
+            appender.append_rows(list(members))
+            appender.flush()
+
+    def pairs_touching(self, run_id: int) -> list[int]:
+        """Articles on either side of a pair verified in `run_id`."""
+        rows = self.con.execute(
+            "SELECT a FROM pairs WHERE run_id = ? UNION SELECT b FROM pairs WHERE run_id = ?",
+            [run_id, run_id],
+        ).fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    def links_of(self, keys: Sequence[int]) -> list[tuple[int, int, int, int, str]]:
+        """(article, sentence, other article, other sentence, kind) for the aligned sentences of
+        every reuse pair involving `keys`, seen from both sides."""
+        if not keys:
+            return []
+        self.con.register("_link_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)})
+        try:
+            rows = self.con.execute(
+                """
+                SELECT a, a_sentence, b, b_sentence, kind FROM alignments
+                WHERE a IN (SELECT k FROM _link_keys) AND a_sentence IS NOT NULL AND b_sentence IS NOT NULL
+                UNION ALL
+                SELECT b, b_sentence, a, a_sentence, kind FROM alignments
+                WHERE b IN (SELECT k FROM _link_keys) AND a_sentence IS NOT NULL AND b_sentence IS NOT NULL
+                ORDER BY 1, 2, 3, 4
+                """
+            ).fetchall()
+        finally:
+            self.con.unregister("_link_keys")
+        return [(int(a), int(s), int(o), int(t), str(k)) for a, s, o, t, k in rows]
+
+    def layout(
+        self, keys: Sequence[int]
+    ) -> tuple[dict[int, list[tuple[int, str]]], dict[int, list[tuple[int, int]]]]:
+        """Paragraphs (index, role) and sentences (paragraph, length) of articles."""
+        if not keys:
+            return {}, {}
+        self.con.register("_layout_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
+        try:
+            paras = self.con.execute(
+                "SELECT article_key, paragraph, role FROM paragraphs JOIN _layout_keys USING (article_key)"
+                " ORDER BY article_key, paragraph"
+            ).fetchall()
+            sents = self.con.execute(
+                "SELECT article_key, paragraph, end_char - start_char FROM sentences JOIN _layout_keys USING (article_key)"
+                " ORDER BY article_key, sentence"
+            ).fetchall()
+        finally:
+            self.con.unregister("_layout_keys")
+        paragraphs: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for key, index, role in paras:
+            paragraphs[int(key)].append((int(index), str(role)))
+        for key, paragraph, length in sents:
+            sentences[int(key)].append((int(paragraph), int(length)))
+        return dict(paragraphs), dict(sentences)
+
+    def replace_reuse(self, keys: Sequence[int], rows: Sequence[tuple[Any, ...]]) -> None:
+        if keys:
+            self.con.register("_reuse_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)})
+            try:
+                self.con.execute("DELETE FROM reuse WHERE article_key IN (SELECT k FROM _reuse_keys)")
+            finally:
+                self.con.unregister("_reuse_keys")
+        if rows:
+            appender = self.con.appender("reuse")
+            appender.append_rows(list(rows))
+            appender.flush()
+
     # -- listings ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in ("articles", "paragraphs", "sentences", "rejects", "runs", "candidates", "pairs"):
+        for table in (
+            "articles",
+            "paragraphs",
+            "sentences",
+            "rejects",
+            "runs",
+            "candidates",
+            "pairs",
+            "clusters",
+        ):
             out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         return out
 
