@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from dedup.embed import CachedEmbedder, MiniLMEmbedder
 from dedup.errors import DedupError
@@ -41,7 +42,7 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_DB = Path("dedup.duckdb")
-DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "sample_feed.jsonl"
+DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "demo_feed.jsonl"
 
 
 @dataclass
@@ -382,6 +383,86 @@ def diff_command(
         emit_object(diff_document(comparison, *sides), "json" if out == "csv" else out)
 
 
+@app.command("clusters")
+def clusters_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    min_size: Annotated[int, typer.Option("--min-size", help="Only clusters of at least N articles.")] = 2,
+    since: Annotated[str | None, typer.Option("--since", help="Only clusters active since DATE.")] = None,
+    outlet: Annotated[
+        str | None, typer.Option("--outlet", help="Only clusters with an article from OUTLET.")
+    ] = None,
+    sort: Annotated[str, typer.Option("--sort", help="size|date")] = "size",
+) -> None:
+    """Story clusters: an original and its copies, with origin, date span and outlets."""
+    if sort not in ("size", "date"):
+        raise typer.BadParameter("choose size or date", param_hint="--sort")
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.cluster_list(min_size=min_size, since=since, outlet=outlet, sort=sort)
+    emit(rows, resolve_format(fmt), title="story clusters")
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    cluster_id: Annotated[str, typer.Argument(help="A cluster id from `dedup clusters`.")],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+) -> None:
+    """One cluster: the origin first, then each copy with relation, score, containment, additions."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.cluster_detail(cluster_id)
+        if not rows:
+            raise DedupError(f"no cluster {cluster_id!r} (see `dedup clusters`)")
+    emit(rows, resolve_format(fmt), title=f"cluster {cluster_id}")
+
+
+SOURCE_STYLES = ("bold cyan", "bold magenta", "bold yellow", "bold green", "bold blue", "bold red")
+
+
+@app.command("provenance")
+def provenance_command(
+    ctx: typer.Context,
+    article: Annotated[str, typer.Argument(help="Article id.")],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+) -> None:
+    """An article paragraph by paragraph: which were reused, from which source, and how."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.provenance_rows(_article_key(store, article))
+    out = resolve_format(fmt)
+    if out != "table":
+        emit(rows, out)
+        return
+    console = Console()
+    styles: dict[str, str] = {}
+    for row in rows:
+        if row["source"]:
+            style = styles.setdefault(row["source"], SOURCE_STYLES[len(styles) % len(SOURCE_STYLES)])
+            wire = row["source_wire"] or row["source_outlet"] or "?"
+            label = f"{wire} · {row['kind']} · {row['share']:.0%} · from {row['source']} ¶{row['source_paragraph']}"
+            console.print(Text(f"¶{row['paragraph']} ") + Text(f"[{label}]", style=style))
+        else:
+            console.print(Text(f"¶{row['paragraph']} ") + Text(f"[{row['kind']}]", style="dim"))
+        console.print(Text(f"   {row['text']}", style="dim" if row["role"] != "body" else ""))
+    reused = sum(1 for r in rows if r["source"])
+    body = sum(1 for r in rows if r["role"] == "body")
+    console.print(f"\n{reused} of {body} body paragraphs reused; sources: {', '.join(styles) or 'none'}")
+
+
+@app.command("sources")
+def sources_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = None) -> None:
+    """Which outlets reuse which wires (or outlets) most: articles, paragraphs, mean share."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.source_stats()
+    emit(rows, resolve_format(fmt), title="who reuses whom")
+
+
 @app.command("stats")
 def stats_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = None) -> None:
     """Counts of articles, paragraphs, sentences and rejects, and articles per outlet."""
@@ -419,26 +500,49 @@ def demo_command(
     db: DbOption = None,
     fmt: FormatOption = None,
 ) -> None:
-    """Ingest the bundled demo feed into a fresh temporary database and show what was found."""
+    """Ingest the bundled demo feed into a fresh temporary database and show what was found:
+    the story clusters and a patchwork article's paragraph sources."""
     settings = _settings(ctx, db)
     if not DEMO_FEED.exists():
-        err.print(f"[red]error:[/red] the demo feed {DEMO_FEED} is missing (is this a source checkout?)")
+        err.print(f"[red]error:[/red] the demo feed {DEMO_FEED} is missing (run scripts/make_demo.py)")
         raise typer.Exit(1)
+    out = resolve_format(fmt)
     with tempfile.TemporaryDirectory(prefix="dedup-demo-") as tmp:
         path = Path(db) if db else Path(tmp) / "demo.duckdb"
         err.print(f"demo: ingesting {DEMO_FEED.name} into {path}")
         started = time.perf_counter()
         with _cli_errors(), Store.open(path) as store:
-            summary = ingest(store, [str(DEMO_FEED)], IngestOptions(source=""))
+            summary = ingest(store, [str(DEMO_FEED)], IngestOptions())
             _print_summary(summary, time.perf_counter() - started, settings.quiet)
-            out = resolve_format(fmt)
-            if out in ("json", "jsonl"):
-                emit_object({"outlets": store.outlet_stats(), "pairs": store.pair_list()}, out)
-            else:
-                emit(store.outlet_stats(), out, title="articles per outlet")
-                keep = ("a", "b", "relation", "score", "a_outlet", "b_outlet")
-                pairs = [{k: row[k] for k in keep} for row in store.pair_list()]
-                emit(pairs, out, title="who copied whom (verified pairs)")
+            clusters = store.cluster_list()
+            example = store.most_mixed_article()
+            key = store.article_key(example) if example else None
+            provenance = store.provenance_rows(key) if key is not None else []
+        if out in ("json", "jsonl"):
+            emit_object(
+                {"clusters": clusters, "provenance": {"article": "patchwork-00", "paragraphs": provenance}},
+                out,
+            )
+            return
+        keep = ("cluster_id", "size", "origin", "origin_outlet", "origin_title")
+        emit([{k: c[k] for k in keep} for c in clusters], out, title="story clusters (dedup clusters)")
+        if out == "table":
+            err.print(
+                f"\nthe article with the most sources, paragraph by paragraph (dedup provenance {example}):"
+            )
+            console = Console()
+            for row in provenance:
+                source = (
+                    f"{row['source_wire'] or row['source_outlet']} · {row['kind']} · from {row['source']}"
+                )
+                tag = (
+                    Text(f"[{source}]", style="bold cyan")
+                    if row["source"]
+                    else Text(f"[{row['kind']}]", style="dim")
+                )
+                console.print(Text(f"¶{row['paragraph']} ") + tag + Text(f"  {row['text'][:90]}"))
+        else:
+            emit(provenance, out)
 
 
 def main() -> None:

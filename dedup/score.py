@@ -28,6 +28,7 @@ from dedup.align import AlignConfig, align_paraphrases, align_sentences, open_se
 from dedup.embed import Embedder
 from dedup.model import Alignment, Article, Comparison, Relation
 from dedup.normalize import fold
+from dedup.segment import find_dateline
 
 KIND_WEIGHT = {"verbatim": 1.0, "edited": 0.9, "paraphrase": 0.7}
 
@@ -113,14 +114,20 @@ def score_alignment(
     )
 
 
+def _matching_form(sentence: str) -> str:
+    """Folded, without a leading dateline: a reprint that drops "BALTIMORE —" is verbatim."""
+    dateline = find_dateline(sentence)
+    return fold(sentence[len(dateline.text) :] if dateline else sentence)
+
+
 def lexical_alignment(a: SideText, b: SideText, config: AlignConfig = AlignConfig()) -> list[Alignment]:
     """Step 1: verbatim and edited pairs."""
     return align_sentences(
         a.sentences,
         b.sentences,
         config,
-        a_folded=[fold(s) for s in a.sentences],
-        b_folded=[fold(s) for s in b.sentences],
+        a_folded=[_matching_form(s) for s in a.sentences],
+        b_folded=[_matching_form(s) for s in b.sentences],
     )
 
 

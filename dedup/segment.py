@@ -30,7 +30,7 @@ _BOILERPLATE = re.compile(
     r"^(reuter|reuters|ap|afp|advertisement|sponsored|share( this( article| story)?)?"
     r"|tweet|email|print|comments?)\s*[.:]?$"
     r"|\b(sign up|subscribe|newsletter|follow us|click here|all rights reserved|copyright"
-    r"|may not be (published|broadcast|rewritten|redistributed)|read (the )?full (story|article)"
+    r"|may not be (published|broadcast|rewritten|redistributed)|read (the )?full (story|article)|^read more\b"
     r"|related:|©|\(c\) \d{4})",
     re.IGNORECASE,
 )

@@ -999,6 +999,109 @@ class Store:
             appender.append_rows(list(rows))
             appender.flush()
 
+    def cluster_list(
+        self, *, min_size: int = 2, since: str | None = None, outlet: str | None = None, sort: str = "size"
+    ) -> list[dict[str, Any]]:
+        clauses: list[str] = ["c.size >= ?"]
+        params: list[Any] = [min_size]
+        if since:
+            clauses.append("last_published >= CAST(? AS TIMESTAMP)")
+            params.append(since)
+        if outlet:
+            clauses.append("list_contains(outlets, ?)")
+            params.append(outlet)
+        order = (
+            "c.size DESC, first_published, c.cluster_id"
+            if sort == "size"
+            else "first_published, c.cluster_id"
+        )
+        sql = f"""
+            WITH spans AS (
+                SELECT m.cluster_id, min(a.published_utc) AS first_published, max(a.published_utc) AS last_published,
+                       list(DISTINCT a.outlet ORDER BY a.outlet) AS outlets
+                FROM cluster_members m JOIN articles a USING (article_key) GROUP BY m.cluster_id
+            )
+            SELECT c.cluster_id, c.size, {_REF.format(t="o")} AS origin, o.outlet AS origin_outlet,
+                   o.title AS origin_title, first_published, last_published, outlets
+            FROM clusters c JOIN spans USING (cluster_id) JOIN articles o ON o.article_key = c.origin
+            WHERE {" AND ".join(clauses)}
+            ORDER BY {order}
+        """
+        cursor = self.con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def cluster_detail(self, cluster_id: str) -> list[dict[str, Any]]:
+        """Members in origin order: relation to the cluster, containment in the origin, what they added."""
+        cursor = self.con.execute(
+            f"""
+            SELECT m.position, {_REF.format(t="a")} AS article, a.outlet, a.published, a.title, m.relation,
+                   round(m.score, 4) AS score,
+                   round(CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END, 4) AS from_origin,
+                   round(1 - CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END, 4) AS added
+            FROM cluster_members m
+            JOIN clusters c USING (cluster_id)
+            JOIN articles a ON a.article_key = m.article_key
+            LEFT JOIN pairs p ON (p.a = least(c.origin, m.article_key) AND p.b = greatest(c.origin, m.article_key))
+            WHERE m.cluster_id = ?
+            ORDER BY m.position
+            """,
+            [cluster_id],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def provenance_rows(self, key: int) -> list[dict[str, Any]]:
+        """The article paragraph by paragraph, with the source of each reused one."""
+        cursor = self.con.execute(
+            f"""
+            SELECT p.paragraph, p.role, substring(a.body, p.start_char + 1, p.end_char - p.start_char) AS text,
+                   coalesce(r.kind, CASE WHEN p.role = 'body' THEN 'original' ELSE p.role END) AS kind,
+                   round(r.share, 4) AS share,
+                   CASE WHEN r.source_key IS NULL THEN NULL ELSE {_REF.format(t="s")} END AS source,
+                   s.outlet AS source_outlet, nullif(s.wire, '') AS source_wire, r.source_paragraph
+            FROM paragraphs p
+            JOIN articles a ON a.article_key = p.article_key
+            LEFT JOIN reuse r ON r.article_key = p.article_key AND r.paragraph = p.paragraph
+            LEFT JOIN articles s ON s.article_key = r.source_key
+            WHERE p.article_key = ?
+            ORDER BY p.paragraph
+            """,
+            [key],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def most_mixed_article(self) -> str | None:
+        """The article drawing on the most distinct sources (wires first): a patchwork."""
+        rows = self.con.execute(
+            f"""
+            SELECT {_REF.format(t="a")} FROM reuse r
+            JOIN articles a ON a.article_key = r.article_key JOIN articles s ON s.article_key = r.source_key
+            GROUP BY a.article_key, a.article_id, a.version
+            ORDER BY count(DISTINCT coalesce(nullif(s.wire, ''), s.outlet)) DESC, count(DISTINCT r.source_key) DESC,
+                     a.article_key
+            LIMIT 1
+            """
+        ).fetchall()
+        return str(rows[0][0]) if rows else None
+
+    def source_stats(self) -> list[dict[str, Any]]:
+        """Which outlets reuse which sources (wire, else outlet) most."""
+        cursor = self.con.execute(
+            """
+            SELECT a.outlet AS outlet, coalesce(nullif(s.wire, ''), s.outlet) AS source,
+                   count(DISTINCT r.article_key) AS articles, count(*) AS paragraphs,
+                   round(avg(r.share), 4) AS mean_share
+            FROM reuse r JOIN articles a ON a.article_key = r.article_key
+            JOIN articles s ON s.article_key = r.source_key
+            WHERE r.source_key IS NOT NULL AND a.outlet <> coalesce(s.outlet, '')
+            GROUP BY ALL ORDER BY paragraphs DESC, outlet, source
+            """
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     # -- listings ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {}

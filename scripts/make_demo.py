@@ -33,12 +33,38 @@ OUTLETS = [
     ("DailyBuzz Hub", "Click here to subscribe to DailyBuzz alerts"),
     ("Tri-County Gazette", "Advertisement"),
 ]
-GLUE_OPENERS = ["Here is what we know so far", "Our editors gathered the latest", "A quick roundup", "Catch up fast",
-                "What you need to know", "The main points", "In case you missed it", "The week in brief"]
-GLUE_TOPICS = ["rail safety", "the weather", "public health", "money and markets", "politics", "the economy",
-               "technology", "sports", "schools", "city hall", "farming", "space"]
-GLUE_CLOSERS = ["as of {day}", "from wire reports", "for readers in the {n}th district", "in {n} short items",
-                "before the weekend", "updated at {n} p.m."]
+GLUE_OPENERS = [
+    "Here is what we know so far",
+    "Our editors gathered the latest",
+    "A quick roundup",
+    "Catch up fast",
+    "What you need to know",
+    "The main points",
+    "In case you missed it",
+    "The week in brief",
+]
+GLUE_TOPICS = [
+    "rail safety",
+    "the weather",
+    "public health",
+    "money and markets",
+    "politics",
+    "the economy",
+    "technology",
+    "sports",
+    "schools",
+    "city hall",
+    "farming",
+    "space",
+]
+GLUE_CLOSERS = [
+    "as of {day}",
+    "from wire reports",
+    "for readers in the {n}th district",
+    "in {n} short items",
+    "before the weekend",
+    "updated at {n} p.m.",
+]
 LATEST = [
     "City council delays vote on parking fees",
     "High school team wins state title in overtime",
@@ -63,7 +89,6 @@ SWAPS = [
     (r"\bcompany\b", "firm"),
     (r"\bofficials\b", "authorities"),
     (r"\bwarned\b", "cautioned"),
-    (r"\bthe\b", "the"),
 ]
 
 
@@ -101,12 +126,13 @@ def strip_dateline(paragraph: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     seeds = load_seeds()
-    by_id = {s["id"]: s for s in seeds}
     articles: list[dict] = []
     truth: dict = {"clusters": [], "pairs": [], "provenance": {}, "hard_negatives": [], "articles": {}}
 
@@ -117,14 +143,32 @@ def main() -> None:
     for seed in seeds:
         published = datetime.fromisoformat(seed["published"])
         add(
-            {"id": seed["id"], "source": seed["outlet"], "title": seed["title"], "published": seed["published"],
-             "body": "\n\n".join(seed["paragraphs"])},
-            "original", seed["id"],
+            {
+                "id": seed["id"],
+                "source": seed["outlet"],
+                "title": seed["title"],
+                "published": seed["published"],
+                "body": "\n\n".join(seed["paragraphs"]),
+            },
+            "original",
+            seed["id"],
         )
         members = [seed["id"]]
         paragraphs = seed["paragraphs"]
-        plan = ["reprint", "reprint", "trim", "relede", "edited", "reorder", "reprint", "trim", "edited",
-                "reprint", "relede", "trim"]
+        plan = [
+            "reprint",
+            "reprint",
+            "trim",
+            "relede",
+            "edited",
+            "reorder",
+            "reprint",
+            "trim",
+            "edited",
+            "reprint",
+            "relede",
+            "trim",
+        ]
         if seed.get("same_event_as"):
             plan = ["reprint", "trim", "reprint"]
             truth["hard_negatives"].append([seed["same_event_as"], seed["id"]])
@@ -137,7 +181,7 @@ def main() -> None:
                 body = body[: max(2, int(len(body) * rng.uniform(0.5, 0.7)))]
                 relation = "rewrite"
             elif kind == "relede":
-                lede = f"{seed['title']}, according to reports on {published:%A}."
+                lede = f"{seed['title']}, {outlet} reported on {published:%A}, citing wire reports."
                 body = [lede, *body[1 : max(3, len(body) - 1)]]
                 relation = "rewrite"
             elif kind == "edited":
@@ -148,9 +192,15 @@ def main() -> None:
             body.append(footer.format(year=published.year))
             copy_id = f"{seed['id']}-{kind}-{n}"
             add(
-                {"id": copy_id, "source": outlet, "title": edit(seed["title"], rng, 1) if n % 2 else seed["title"],
-                 "published": when.isoformat(), "body": "\n\n".join(body)},
-                kind, seed["id"],
+                {
+                    "id": copy_id,
+                    "source": outlet,
+                    "title": edit(seed["title"], rng, 1) if n % 2 else seed["title"],
+                    "published": when.isoformat(),
+                    "body": "\n\n".join(body),
+                },
+                kind,
+                seed["id"],
             )
             members.append(copy_id)
             truth["pairs"].append({"a": seed["id"], "b": copy_id, "relation": relation})
@@ -172,20 +222,34 @@ def main() -> None:
         latest = max(datetime.fromisoformat(s["published"]) for s in chosen)
         topics = rng.sample(GLUE_TOPICS, 2)
         closer = rng.choice(GLUE_CLOSERS).format(day=f"{latest:%A, %B} {latest.day}", n=n + 2)
-        body: list[str] = [f"{rng.choice(GLUE_OPENERS)} on {topics[0]} and {topics[1]}, {closer} (item {n + 1})."]
+        body: list[str] = [
+            f"{rng.choice(GLUE_OPENERS)} on {topics[0]} and {topics[1]}, {closer} (item {n + 1})."
+        ]
         sources: list[dict] = [{"paragraph": 0, "source": None}]
         for seed, k in zip(chosen, picks, strict=True):
             for j in (k, k + 1):
-                sources.append({"paragraph": len(body), "source": seed["id"], "source_paragraph": j,
-                                "wire": wire_of(seed["outlet"])})
+                sources.append(
+                    {
+                        "paragraph": len(body),
+                        "source": seed["id"],
+                        "source_paragraph": j,
+                        "wire": wire_of(seed["outlet"]),
+                    }
+                )
                 body.append(seed["paragraphs"][j])
         body += ["Latest News", *rng.sample(LATEST, 3), footer.format(year=latest.year)]
         pid = f"patchwork-{n:02d}"
         add(
-            {"id": pid, "source": outlet, "title": f"What we know: {chosen[0]['title']}",
-             # after every copy of its sources (copies run within 60 hours of the wire)
-             "published": (latest + timedelta(hours=rng.randint(61, 96))).isoformat(), "body": "\n\n".join(body)},
-            "patchwork", None,
+            {
+                "id": pid,
+                "source": outlet,
+                "title": f"What we know: {chosen[0]['title']}",
+                # after every copy of its sources (copies run within 60 hours of the wire)
+                "published": (latest + timedelta(hours=rng.randint(61, 96))).isoformat(),
+                "body": "\n\n".join(body),
+            },
+            "patchwork",
+            None,
         )
         truth["provenance"][pid] = sources
         for seed in chosen:
@@ -198,8 +262,10 @@ def main() -> None:
         for record in articles:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     (ROOT / "data" / "demo_truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote data/demo_feed.jsonl ({len(articles)} articles) and data/demo_truth.json "
-          f"({len(truth['clusters'])} clusters, {len(truth['pairs'])} pairs, {len(truth['provenance'])} patchworks)")
+    print(
+        f"wrote data/demo_feed.jsonl ({len(articles)} articles) and data/demo_truth.json "
+        f"({len(truth['clusters'])} clusters, {len(truth['pairs'])} pairs, {len(truth['provenance'])} patchworks)"
+    )
 
 
 if __name__ == "__main__":
