@@ -18,13 +18,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 from rich.text import Text
 
 from dedup.embed import CachedEmbedder, MiniLMEmbedder
 from dedup.errors import DedupError
 from dedup.fingerprint import MAX_BUCKET, IndexConfig
-from dedup.ingest import MAX_CHARS, FieldMap
+from dedup.ingest import MAX_CHARS, FieldMap, input_size
 from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
 from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
 from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
@@ -115,7 +122,8 @@ def _progress(quiet: bool) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
         TimeElapsedColumn(),
         console=err,
         disable=quiet or not err.is_terminal,
@@ -129,7 +137,8 @@ def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
     err.print(
         f"stored {summary.stored:,} articles from {summary.read:,} records in {seconds:.1f}s "
         f"({summary.unchanged:,} unchanged, {summary.new_versions:,} new versions, "
-        f"{summary.rejected:,} rejected, {summary.fields_dropped:,} with a field dropped)"
+        f"{summary.rejected:,} rejected, {summary.fields_dropped:,} with a field dropped, "
+        f"{summary.skipped:,} non-article records skipped)"
     )
     if summary.derived_ids:
         err.print(f"{summary.derived_ids:,} records had no id: derived one from the content (sha-...)")
@@ -174,7 +183,8 @@ def ingest_command(
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Read feed dumps (JSON lines, CSV) into the database; find and verify reuse among them."""
+    """Read feed dumps (JSON lines, CSV, ninjs, NITF, RSS/Atom, WARC, HTML, Reuters SGML) into the
+    database; find and verify reuse among them."""
     settings = _settings(ctx, db, quiet)
     try:
         fields = FieldMap.parse(field_map or [])
@@ -192,7 +202,7 @@ def ingest_command(
     )
     started = time.perf_counter()
     with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
-        task = bar.add_task("ingesting", total=None)
+        task = bar.add_task("reading", total=input_size(paths) or None)
         summary = ingest(store, paths, options, progress=lambda n: bar.advance(task, n))
     _print_summary(summary, time.perf_counter() - started, settings.quiet)
     if fmt:
@@ -232,6 +242,7 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
         "new_versions": summary.new_versions,
         "rejected": summary.rejected,
         "fields_dropped": summary.fields_dropped,
+        "skipped": summary.skipped,
         "derived_ids": summary.derived_ids,
         "title_only": summary.title_only,
         "index": dataclasses.asdict(summary.index) if summary.index else None,

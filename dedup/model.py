@@ -70,9 +70,10 @@ class Article:
 class Reject:
     """A problem with one input record, kept with its raw text.
 
-    `action` is `rejected` (the record was not stored) or `field dropped` (the article was
+    `action` is `rejected` (the record was not stored), `field dropped` (the article was
     stored without the bad field, e.g. an impossible date: losing a story for its date
-    would be worse).
+    would be worse), `skipped` (a record that is not an article, e.g. a WARC request) or
+    `kept` (a problem with the container, e.g. a malformed feed whose entries were read).
     """
 
     file: str
@@ -137,6 +138,7 @@ class IngestSummary:
     new_versions: int
     rejected: int
     fields_dropped: int
+    skipped: int
     derived_ids: int
     title_only: int
     rejects: tuple[Reject, ...] = field(default=())

@@ -68,6 +68,8 @@ def ingest(
 ) -> IngestSummary:
     """Read, normalise, segment and store every record of `paths` in one transaction.
 
+    `progress(n)` is called with the number of input bytes consumed since the last call.
+
     Re-ingesting an article with the same id and content is a no-op; the same id with a
     different content becomes a new version. Bad records go to `rejects` (or, with
     `strict`, abort the whole ingest and leave the database as it was).
@@ -79,6 +81,7 @@ def ingest(
             "unchanged",
             "new_versions",
             "fields_dropped",
+            "skipped",
             "derived_ids",
             "title_only",
         ),
@@ -99,7 +102,8 @@ def ingest(
             # article is indexed, so anything an earlier --no-index left must go first.
             store.pin_index_config(options.index_config.pinned())
             _fingerprint_pending(store, run_id, options.index_config)
-        for batch in _batches(read_records(paths, options.input_format), options.batch_size):
+        records = read_records(paths, options.input_format, on_bytes=progress)
+        for batch in _batches(records, options.batch_size):
             articles: list[Article] = []
             problems: list[Reject] = []
             found: tuple[Reject, ...]
@@ -114,7 +118,7 @@ def ingest(
                         default_outlet=options.source,
                         max_chars=options.max_chars,
                     )
-                if found and options.strict:
+                if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
                     first = found[0]
                     raise InputError(
                         first.reason, file=first.file, line=first.line, field=first.field or None
@@ -133,10 +137,9 @@ def ingest(
             counts["stored"] += len(fresh)
             counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
             counts["title_only"] += sum(not a.body for a in fresh)
-            if progress:
-                progress(len(batch))
         counts["rejected"] = sum(r.action == "rejected" for r in rejects)
-        counts["fields_dropped"] = len(rejects) - counts["rejected"]
+        counts["fields_dropped"] = sum(r.action == "field dropped" for r in rejects)
+        counts["skipped"] = sum(r.action == "skipped" for r in rejects)
         verify_summary: VerifySummary | None = None
         cluster_summary: ClusterSummary | None = None
         if options.index:

@@ -184,6 +184,7 @@ def build_article(
     paragraphs, sentences = segment(body)
     wire, dateline = detect_wire(body, paragraphs, outlet=outlet, byline=byline)
     dateline = dateline or normalize_line(values.get("dateline", "")).rstrip(" -—–")
+    used.add("_summary")
     extra = {k: v for k, v in data.items() if k not in used}
     article = Article(
         article_id=article_id,
@@ -198,6 +199,7 @@ def build_article(
         published=published,
         wire=wire,
         dateline=dateline,
+        is_summary=bool(data.get("_summary")),
         extra=json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str),
         source_file=record.file,
         source_line=record.line,
