@@ -108,14 +108,6 @@ def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
 
 
-def containment(jac: float, size_a: int, size_b: int) -> float:
-    """Estimated |A ∩ B| / |A| from a Jaccard estimate and the two set sizes."""
-    if size_a == 0:
-        return 0.0
-    intersection = jac * (size_a + size_b) / (1.0 + jac)
-    return min(1.0, intersection / size_a)
-
-
 def jaccard_many(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     """Row-wise estimated Jaccard of two stacks of signatures."""
     if len(sig_a) == 0:
@@ -124,7 +116,8 @@ def jaccard_many(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
 
 
 def containment_many(jac: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
-    """Row-wise `containment` (|A ∩ B| / |A|)."""
+    """Row-wise estimated containment |A ∩ B| / |A|, from the Jaccard estimates and set sizes:
+    |A ∩ B| = J (|A| + |B|) / (1 + J)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         inter = jac * (size_a + size_b) / (1.0 + jac)
         out = np.where(size_a > 0, inter / np.maximum(size_a, 1), 0.0)

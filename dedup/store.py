@@ -317,6 +317,22 @@ class Store:
         rows = self.con.execute("SELECT value FROM dedup_meta WHERE key = 'schema_version'").fetchall()
         return int(rows[0][0]) if rows else 0
 
+    # -- helpers -----------------------------------------------------------------------
+    @contextmanager
+    def _registered(self, name: str, columns: dict[str, np.ndarray]) -> Iterator[None]:
+        """Numpy columns visible to SQL as a table `name` for the duration of the block."""
+        self.con.register(name, columns)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a query as dicts keyed by column name."""
+        cursor = self.con.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     # -- runs --------------------------------------------------------------------------
     def begin_run(self, command: str, params: dict[str, Any]) -> int:
         run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0])
@@ -347,14 +363,11 @@ class Store:
         """For each id already stored: its (version, content_hash) pairs."""
         if not article_ids:
             return {}
-        self.con.register("_ids", {"article_id": np.array(list(article_ids), dtype=object)})
-        try:
+        with self._registered("_ids", {"article_id": np.array(list(article_ids), dtype=object)}):
             rows = self.con.execute(
                 "SELECT a.article_id, a.version, a.content_hash FROM articles a"
                 " JOIN (SELECT DISTINCT article_id FROM _ids) i USING (article_id)"
             ).fetchall()
-        finally:
-            self.con.unregister("_ids")
         known: dict[str, list[tuple[int, str]]] = {}
         for article_id, version, digest in rows:
             known.setdefault(article_id, []).append((version, digest))
@@ -438,12 +451,9 @@ class Store:
         if not len(next(iter(columns.values()))):
             return
         name = f"_new_{table}"
-        self.con.register(name, columns)
-        try:
-            cols = ", ".join(columns)
+        cols = ", ".join(columns)
+        with self._registered(name, columns):
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
-        finally:
-            self.con.unregister(name)
 
     def add_rejects(self, rejects: Sequence[Reject], run_id: int) -> None:
         if not rejects:
@@ -720,13 +730,10 @@ class Store:
 
     def signatures_of(self, keys: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
         """(signatures, shingle counts) of articles, in the order of `keys`."""
-        self.con.register("_keys", {"article_key": keys.astype(np.int64), "pos": np.arange(len(keys))})
-        try:
+        with self._registered("_keys", {"article_key": keys.astype(np.int64), "pos": np.arange(len(keys))}):
             rows = self.con.execute(
                 "SELECT s.signature, s.shingles FROM _keys k JOIN signatures s USING (article_key) ORDER BY k.pos"
             ).fetchall()
-        finally:
-            self.con.unregister("_keys")
         if len(rows) != len(keys):
             raise StoreError("some candidate articles have no signature")
         empty = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32).tobytes()
@@ -758,9 +765,7 @@ class Store:
         """
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        cursor = self.con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self._dicts(sql)
 
     def pending_count(self) -> int:
         """Articles stored but not fingerprinted yet."""
@@ -788,8 +793,7 @@ class Store:
         """For each article: its sentence texts, and whether each lies in a body paragraph."""
         if not keys:
             return {}
-        self.con.register("_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
-        try:
+        with self._registered("_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
             bodies = dict(
                 self.con.execute(
                     "SELECT a.article_key, a.body FROM articles a JOIN _keys USING (article_key)"
@@ -803,8 +807,6 @@ class Store:
                 ORDER BY s.article_key, s.sentence
                 """
             ).fetchall()
-        finally:
-            self.con.unregister("_keys")
         texts: dict[int, list[str]] = {k: [] for k in bodies}
         flags: dict[int, list[bool]] = {k: [] for k in bodies}
         for key, start, end, countable in rows:
@@ -828,15 +830,12 @@ class Store:
     def get_embeddings(self, model: str, keys: np.ndarray) -> dict[int, np.ndarray]:
         if len(keys) == 0:
             return {}
-        self.con.register("_emb_keys", {"sentence_key": np.asarray(keys, dtype=np.int64)})
-        try:
+        with self._registered("_emb_keys", {"sentence_key": np.asarray(keys, dtype=np.int64)}):
             rows = self.con.execute(
                 "SELECT e.sentence_key, e.vector FROM embeddings e JOIN _emb_keys USING (sentence_key)"
                 " WHERE e.model = ?",
                 [model],
             ).fetchall()
-        finally:
-            self.con.unregister("_emb_keys")
         return {int(k): np.frombuffer(v, dtype=np.float32) for k, v in rows}
 
     def put_embeddings(self, model: str, keys: np.ndarray, vectors: np.ndarray) -> None:
@@ -845,20 +844,15 @@ class Store:
         blobs = np.empty(len(keys), dtype=object)
         for i, vector in enumerate(np.asarray(vectors, dtype=np.float32)):
             blobs[i] = vector.tobytes()
-        self.con.register(
-            "_emb_new",
-            {
-                "model": np.full(len(keys), model, dtype=object),
-                "sentence_key": np.asarray(keys, dtype=np.int64),
-                "vector": blobs,
-            },
-        )
-        try:
+        columns = {
+            "model": np.full(len(keys), model, dtype=object),
+            "sentence_key": np.asarray(keys, dtype=np.int64),
+            "vector": blobs,
+        }
+        with self._registered("_emb_new", columns):
             self.con.execute(
                 "INSERT OR IGNORE INTO embeddings SELECT model, sentence_key, vector FROM _emb_new"
             )
-        finally:
-            self.con.unregister("_emb_new")
 
     def pair_list(
         self,
@@ -887,17 +881,8 @@ class Store:
         """
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        cursor = self.con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self._dicts(sql, params)
 
-    def relation_counts(self, run_id: int) -> dict[str, int]:
-        rows = self.con.execute(
-            "SELECT relation, count(*) FROM pairs WHERE run_id = ? GROUP BY relation", [run_id]
-        ).fetchall()
-        return {str(r): int(n) for r, n in rows}
-
-    # -- clusters and provenance -------------------------------------------------------
     def strong_pairs(self) -> list[tuple[int, int, str, float]]:
         rows = self.con.execute(
             "SELECT a, b, relation, score FROM pairs WHERE relation IN ('duplicate', 'rewrite') ORDER BY a, b"
@@ -908,13 +893,10 @@ class Store:
         """(published UTC, wire) of articles, for ordering who came first."""
         if not keys:
             return {}
-        self.con.register("_node_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
-        try:
+        with self._registered("_node_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
             rows = self.con.execute(
                 "SELECT a.article_key, a.published_utc, a.wire FROM articles a JOIN _node_keys USING (article_key)"
             ).fetchall()
-        finally:
-            self.con.unregister("_node_keys")
         return {int(k): (p, w) for k, p, w in rows}
 
     def replace_clusters(
@@ -945,8 +927,7 @@ class Store:
         every reuse pair involving `keys`, seen from both sides."""
         if not keys:
             return []
-        self.con.register("_link_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)})
-        try:
+        with self._registered("_link_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)}):
             rows = self.con.execute(
                 """
                 SELECT a, a_sentence, b, b_sentence, kind FROM alignments
@@ -957,8 +938,6 @@ class Store:
                 ORDER BY 1, 2, 3, 4
                 """
             ).fetchall()
-        finally:
-            self.con.unregister("_link_keys")
         return [(int(a), int(s), int(o), int(t), str(k)) for a, s, o, t, k in rows]
 
     def layout(
@@ -967,8 +946,7 @@ class Store:
         """Paragraphs (index, role) and sentences (paragraph, length) of articles."""
         if not keys:
             return {}, {}
-        self.con.register("_layout_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)})
-        try:
+        with self._registered("_layout_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
             paras = self.con.execute(
                 "SELECT article_key, paragraph, role FROM paragraphs JOIN _layout_keys USING (article_key)"
                 " ORDER BY article_key, paragraph"
@@ -977,8 +955,6 @@ class Store:
                 "SELECT article_key, paragraph, end_char - start_char FROM sentences JOIN _layout_keys USING (article_key)"
                 " ORDER BY article_key, sentence"
             ).fetchall()
-        finally:
-            self.con.unregister("_layout_keys")
         paragraphs: dict[int, list[tuple[int, str]]] = defaultdict(list)
         sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for key, index, role in paras:
@@ -989,11 +965,8 @@ class Store:
 
     def replace_reuse(self, keys: Sequence[int], rows: Sequence[tuple[Any, ...]]) -> None:
         if keys:
-            self.con.register("_reuse_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)})
-            try:
+            with self._registered("_reuse_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)}):
                 self.con.execute("DELETE FROM reuse WHERE article_key IN (SELECT k FROM _reuse_keys)")
-            finally:
-                self.con.unregister("_reuse_keys")
         if rows:
             appender = self.con.appender("reuse")
             appender.append_rows(list(rows))
@@ -1027,13 +1000,11 @@ class Store:
             WHERE {" AND ".join(clauses)}
             ORDER BY {order}
         """
-        cursor = self.con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return self._dicts(sql, params)
 
     def cluster_detail(self, cluster_id: str) -> list[dict[str, Any]]:
         """Members in origin order: relation to the cluster, containment in the origin, what they added."""
-        cursor = self.con.execute(
+        return self._dicts(
             f"""
             SELECT m.position, {_REF.format(t="a")} AS article, a.outlet, a.published, a.title, m.relation,
                    round(m.score, 4) AS score,
@@ -1048,12 +1019,10 @@ class Store:
             """,
             [cluster_id],
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def provenance_rows(self, key: int) -> list[dict[str, Any]]:
         """The article paragraph by paragraph, with the source of each reused one."""
-        cursor = self.con.execute(
+        return self._dicts(
             f"""
             SELECT p.paragraph, p.role, substring(a.body, p.start_char + 1, p.end_char - p.start_char) AS text,
                    coalesce(r.kind, CASE WHEN p.role = 'body' THEN 'original' ELSE p.role END) AS kind,
@@ -1069,8 +1038,6 @@ class Store:
             """,
             [key],
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def most_mixed_article(self) -> str | None:
         """The article drawing on the most distinct sources (wires first): a patchwork."""
@@ -1088,7 +1055,7 @@ class Store:
 
     def source_stats(self) -> list[dict[str, Any]]:
         """Which outlets reuse which sources (wire, else outlet) most."""
-        cursor = self.con.execute(
+        return self._dicts(
             """
             SELECT a.outlet AS outlet, coalesce(nullif(s.wire, ''), s.outlet) AS source,
                    count(DISTINCT r.article_key) AS articles, count(*) AS paragraphs,
@@ -1099,8 +1066,6 @@ class Store:
             GROUP BY ALL ORDER BY paragraphs DESC, outlet, source
             """
         )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # -- listings ----------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
