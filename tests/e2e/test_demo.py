@@ -149,6 +149,13 @@ def test_listing_commands_give_json(demo_db: Path) -> None:
     assert (
         len(json.loads(runner.invoke(app, ["clusters", *db, "-f", "json", "--min-size", "99"]).stdout)) == 0
     )
+    late = json.loads(runner.invoke(app, ["clusters", *db, "-f", "json", "--since", "2026-11-01"]).stdout)
+    assert [c["origin"] for c in late] == ["ap-baseball"]
+    reuters = json.loads(runner.invoke(app, ["clusters", *db, "-f", "json", "--outlet", "Reuters"]).stdout)
+    assert [c["origin"] for c in reuters] == ["reuters-wildfire"]
+    by_date = json.loads(runner.invoke(app, ["clusters", *db, "-f", "json", "--sort", "date"]).stdout)
+    firsts = [c["first_published"] for c in by_date]
+    assert firsts == sorted(firsts) and by_date[0]["origin"] == "wapo-transit"
     prov = json.loads(runner.invoke(app, ["provenance", "patchwork-00", *db, "-f", "json"]).stdout)
     assert [p["source"] for p in prov if p["source"]] == [
         s["source"] for s in TRUTH["provenance"]["patchwork-00"] if s["source"]

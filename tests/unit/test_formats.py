@@ -171,3 +171,17 @@ def test_reuters_sgml_equals_the_derived_jsonl(
     for record in reuters_records:
         mine = got[str(record["newid"])]
         assert mine["body"] == (record["body"] or "") and mine["title"] == (record["title"] or "")
+
+
+def test_progress_is_reported_in_input_bytes(tmp_path: Path) -> None:
+    from dedup.ingest import input_size
+
+    gz = tmp_path / "feed.jsonl.gz"
+    gz.write_bytes(
+        gzip.compress(b"".join(b'{"id": "%d", "body": "Story %d."}\n' % (i, i) for i in range(3000)))
+    )
+    paths = [str(FORMATS), str(gz)]
+    seen: list[int] = []
+    records = list(read_records(paths, on_bytes=seen.append))
+    assert len(records) > 3000
+    assert sum(seen) == input_size(paths) and len(seen) > 5  # compressed bytes, reported as read
