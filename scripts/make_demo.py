@@ -60,7 +60,7 @@ GLUE_TOPICS = [
 GLUE_CLOSERS = [
     "as of {day}",
     "from wire reports",
-    "for readers in the {n}th district",
+    "for readers in district {n}",
     "in {n} short items",
     "before the weekend",
     "updated at {n} p.m.",
