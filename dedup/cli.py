@@ -450,19 +450,35 @@ def provenance_command(
         emit(rows, out)
         return
     console = Console()
+    styles = _print_provenance(console, rows)
+    reused = sum(1 for r in rows if r["source"])
+    body = sum(1 for r in rows if r["role"] == "body")
+    console.print(f"\n{reused} of {body} body paragraphs reused; sources: {', '.join(styles) or 'none'}")
+
+
+def _print_provenance(console: Console, rows: list[dict[str, Any]], *, compact: bool = False) -> list[str]:
+    """Paragraphs tagged with their source (one colour per source article); the sources, in order.
+
+    `compact`: the tag and the start of the text on one line (the demo's overview).
+    """
     styles: dict[str, str] = {}
     for row in rows:
         if row["source"]:
             style = styles.setdefault(row["source"], SOURCE_STYLES[len(styles) % len(SOURCE_STYLES)])
             wire = row["source_wire"] or row["source_outlet"] or "?"
-            label = f"{wire} · {row['kind']} · {row['share']:.0%} · from {row['source']} ¶{row['source_paragraph']}"
-            console.print(Text(f"¶{row['paragraph']} ") + Text(f"[{label}]", style=style))
+            if compact:
+                tag = Text(f"[{wire} · {row['kind']} · from {row['source']}]", style="bold cyan")
+            else:
+                label = f"{wire} · {row['kind']} · {row['share']:.0%} · from {row['source']} ¶{row['source_paragraph']}"
+                tag = Text(f"[{label}]", style=style)
         else:
-            console.print(Text(f"¶{row['paragraph']} ") + Text(f"[{row['kind']}]", style="dim"))
-        console.print(Text(f"   {row['text']}", style="dim" if row["role"] != "body" else ""))
-    reused = sum(1 for r in rows if r["source"])
-    body = sum(1 for r in rows if r["role"] == "body")
-    console.print(f"\n{reused} of {body} body paragraphs reused; sources: {', '.join(styles) or 'none'}")
+            tag = Text(f"[{row['kind']}]", style="dim")
+        if compact:
+            console.print(Text(f"¶{row['paragraph']} ") + tag + Text(f"  {row['text'][:90]}"))
+        else:
+            console.print(Text(f"¶{row['paragraph']} ") + tag)
+            console.print(Text(f"   {row['text']}", style="dim" if row["role"] != "body" else ""))
+    return list(styles)
 
 
 @app.command("sources")
@@ -541,17 +557,7 @@ def demo_command(
             err.print(
                 f"\nthe article with the most sources, paragraph by paragraph (dedup provenance {example}):"
             )
-            console = Console()
-            for row in provenance:
-                source = (
-                    f"{row['source_wire'] or row['source_outlet']} · {row['kind']} · from {row['source']}"
-                )
-                tag = (
-                    Text(f"[{source}]", style="bold cyan")
-                    if row["source"]
-                    else Text(f"[{row['kind']}]", style="dim")
-                )
-                console.print(Text(f"¶{row['paragraph']} ") + tag + Text(f"  {row['text'][:90]}"))
+            _print_provenance(Console(), provenance, compact=True)
         else:
             emit(provenance, out)
 

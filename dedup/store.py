@@ -327,6 +327,15 @@ class Store:
         finally:
             self.con.unregister(name)
 
+    def _append(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Bulk-append rows through DuckDB's appender (no-op for none)."""
+        if not rows:
+            return
+        appender = self.con.appender(table)
+        appender.append_rows(list(rows))
+        appender.flush()
+        del appender
+
     def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a query as dicts keyed by column name."""
         cursor = self.con.execute(sql, list(params))
@@ -382,8 +391,8 @@ class Store:
         """Append articles with keys first_key, first_key+1, ... and their paragraphs and sentences."""
         if not articles:
             return
-        appender = self.con.appender("articles")
-        appender.append_rows(
+        self._append(
+            "articles",
             [
                 (
                     first_key + i,
@@ -406,10 +415,8 @@ class Store:
                     run_id,
                 )
                 for i, a in enumerate(articles)
-            ]
+            ],
         )
-        appender.flush()
-        del appender
         p_key, p_idx, p_start, p_end, p_role = [], [], [], [], []
         s_key, s_idx, s_par, s_start, s_end = [], [], [], [], []
         for i, a in enumerate(articles):
@@ -458,9 +465,9 @@ class Store:
     def add_rejects(self, rejects: Sequence[Reject], run_id: int) -> None:
         if not rejects:
             return
-        appender = self.con.appender("rejects")
-        appender.append_rows([(run_id, r.file, r.line, r.field, r.reason, r.raw, r.action) for r in rejects])
-        appender.flush()
+        self._append(
+            "rejects", [(run_id, r.file, r.line, r.field, r.reason, r.raw, r.action) for r in rejects]
+        )
 
     def article_key(self, ref: str) -> int | None:
         """The key of an article by its `ref` (`id`, or `id@vN`); the latest version for a bare id."""
@@ -817,15 +824,8 @@ class Store:
     def add_pairs(self, rows: Sequence[tuple[Any, ...]], alignment_rows: Sequence[tuple[Any, ...]]) -> None:
         """Verdicts (a, b, relation, score, containment_a, containment_b, shares, run_id) and
         alignments (a, b, a_sentence, b_sentence, kind, score, edits)."""
-        if rows:
-            appender = self.con.appender("pairs")
-            appender.append_rows(list(rows))
-            appender.flush()
-            del appender
-        if alignment_rows:
-            appender = self.con.appender("alignments")
-            appender.append_rows(list(alignment_rows))
-            appender.flush()
+        self._append("pairs", rows)
+        self._append("alignments", alignment_rows)
 
     def get_embeddings(self, model: str, keys: np.ndarray) -> dict[int, np.ndarray]:
         if len(keys) == 0:
@@ -904,15 +904,8 @@ class Store:
     ) -> None:
         """All clusters, recomputed: (cluster_id, origin, size) and (cluster_id, key, position, relation, score)."""
         self.con.execute("DELETE FROM cluster_members; DELETE FROM clusters")
-        if rows:
-            appender = self.con.appender("clusters")
-            appender.append_rows([(cid, origin, size, run_id) for cid, origin, size in rows])
-            appender.flush()
-            del appender
-        if members:
-            appender = self.con.appender("cluster_members")
-            appender.append_rows(list(members))
-            appender.flush()
+        self._append("clusters", [(cid, origin, size, run_id) for cid, origin, size in rows])
+        self._append("cluster_members", members)
 
     def pairs_touching(self, run_id: int) -> list[int]:
         """Articles on either side of a pair verified in `run_id`."""
@@ -967,10 +960,7 @@ class Store:
         if keys:
             with self._registered("_reuse_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)}):
                 self.con.execute("DELETE FROM reuse WHERE article_key IN (SELECT k FROM _reuse_keys)")
-        if rows:
-            appender = self.con.appender("reuse")
-            appender.append_rows(list(rows))
-            appender.flush()
+        self._append("reuse", rows)
 
     def cluster_list(
         self, *, min_size: int = 2, since: str | None = None, outlet: str | None = None, sort: str = "size"
