@@ -142,16 +142,10 @@ def ingest(
         counts["skipped"] = sum(r.action == "skipped" for r in rejects)
         verify_summary: VerifySummary | None = None
         cluster_summary: ClusterSummary | None = None
-        if options.index:
-            index_summary = _index_run(store, run_id, options.index_config)
-            verify_summary = verify_run(store, run_id, options.verify, embedder)
-            cluster_summary = cluster_and_trace(store, run_id)
         stats: dict[str, object] = dict(counts)
-        if index_summary and verify_summary and cluster_summary:
-            stats.update(
-                index=dataclasses.asdict(index_summary),
-                verify=dataclasses.asdict(verify_summary),
-                clusters=dataclasses.asdict(cluster_summary),
+        if options.index:
+            index_summary, verify_summary, cluster_summary = _analyse(
+                store, run_id, options.index_config, options.verify, embedder, stats
             )
         store.finish_run(run_id, stats)
     return IngestSummary(
@@ -180,7 +174,7 @@ def index(
     """Fingerprint every stored article that has no fingerprints yet, then find its candidates.
 
     What `dedup ingest --no-index` deferred; a no-op when everything is indexed. The new
-    candidates are verified too.
+    candidates are verified, and clusters and provenance rebuilt, as an ingest does.
     """
     config = config or IndexConfig()
     config.validate()
@@ -188,12 +182,31 @@ def index(
         store.pin_index_config(config.pinned())
         run_id = store.begin_run("index", dataclasses.asdict(config))
         _fingerprint_pending(store, run_id, config, batch_size, workers)
-        summary = _index_run(store, run_id, config)
-        verified = verify_run(store, run_id, verify or VerifyOptions(), embedder)
-        store.finish_run(
-            run_id, {"index": dataclasses.asdict(summary), "verify": dataclasses.asdict(verified)}
-        )
+        stats: dict[str, object] = {}
+        summary, verified, _ = _analyse(store, run_id, config, verify or VerifyOptions(), embedder, stats)
+        store.finish_run(run_id, stats)
     return summary, verified
+
+
+def _analyse(
+    store: Store,
+    run_id: int,
+    config: IndexConfig,
+    verify: VerifyOptions,
+    embedder: Embedder | None,
+    stats: dict[str, object],
+) -> tuple[IndexSummary, VerifySummary, ClusterSummary]:
+    """Everything after fingerprinting, for the articles fingerprinted in `run_id`:
+    candidates, verification, then clusters and provenance. Adds their summaries to `stats`."""
+    found = _index_run(store, run_id, config)
+    verified = verify_run(store, run_id, verify, embedder)
+    traced = cluster_and_trace(store, run_id)
+    stats.update(
+        index=dataclasses.asdict(found),
+        verify=dataclasses.asdict(verified),
+        clusters=dataclasses.asdict(traced),
+    )
+    return found, verified, traced
 
 
 def _fingerprint_pending(

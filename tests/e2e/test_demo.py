@@ -180,3 +180,15 @@ def test_demo_command(tmp_path: Path) -> None:
     assert len(doc["clusters"]) == len(TRUTH["clusters"])
     sources = {p["source_wire"] for p in doc["provenance"]["paragraphs"] if p["source"]}
     assert len(doc["provenance"]["paragraphs"]) > 5 and sources
+
+
+def test_index_after_no_index_builds_clusters_and_provenance(
+    demo_db: Path, tmp_path: Path, model: MiniLMEmbedder
+) -> None:
+    from dedup.pipeline import IngestOptions, index
+
+    db = tmp_path / "deferred.duckdb"
+    with Store.open(db) as store:
+        ingest(store, [str(FEED)], IngestOptions(index=False), embedder=model)
+        index(store, embedder=model)
+    assert snapshot(db) == snapshot(demo_db)
