@@ -42,7 +42,9 @@ class ScoreConfig:
     min_lexical_share: float = 0.15
     """...of which at least this share verbatim or edited (paraphrase alone is not reuse)."""
     partial_min_chars: int = 100
-    """A partial pair shares at least this many characters verbatim or edited."""
+    """A rewrite or partial pair shares at least this many characters verbatim or edited:
+    below that, short notices built on one template ("Qtly div 25 cts vs 25 cts prior")
+    would read as copies of each other."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ def score_alignment(
     elif (
         max(cont_a, cont_b) >= config.rewrite_containment
         and derived["verbatim"] + derived["edited"] >= config.min_lexical_share
+        and lexical_chars >= config.partial_min_chars
     ):
         relation = "rewrite"
     elif lexical_chars >= config.partial_min_chars:
