@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_DB = Path("dedup.duckdb")
 DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "demo_feed.jsonl"
+DEMO_DB = Path("demo.duckdb")
 
 
 @dataclass
@@ -521,45 +521,195 @@ def rejects_command(
     emit(rows, resolve_format(fmt), title="rejects")
 
 
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    html: Annotated[Path, typer.Option("--html", help="Folder to write the static HTML report into.")],
+    db: DbOption = None,
+) -> None:
+    """Write a static HTML report: cluster index, a page per cluster, per article (paragraphs
+    tinted by source) and per linked pair (side-by-side diff). Opens from file://."""
+    from dedup.report.site import write_site
+
+    settings = _settings(ctx, db)
+    started = time.perf_counter()
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        summary = write_site(store, html)
+    if not settings.quiet:
+        err.print(
+            f"wrote {summary.clusters:,} cluster pages, {summary.articles:,} article pages and "
+            f"{summary.diffs:,} diffs to {html}/ in {time.perf_counter() - started:.1f}s; open {html / 'index.html'}"
+        )
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Browse the database in a web browser: clusters, provenance, diffs, search, a form to
+    compare two pasted texts, and JSON under /api (read-only; needs the `web` extra)."""
+    settings = _settings(ctx, db)
+    try:
+        from dedup.web import serve
+    except ImportError as exc:
+        err.print(
+            f"[red]error:[/red] dedup serve needs the web extra: pip install 'dedup[web]' ({exc.name} missing)"
+        )
+        raise typer.Exit(1) from None
+    if not settings.db.exists():
+        err.print(f"[red]error:[/red] no database at {settings.db}")
+        raise typer.Exit(1)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"warning: serving on {host}: anyone who can reach it can read the database")
+    err.print(f"serving {settings.db} on http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(settings.db, host, port)
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    sqlite: Annotated[
+        Path | None, typer.Option("--sqlite", help="Write every table to this new SQLite file.")
+    ] = None,
+    parquet: Annotated[
+        Path | None, typer.Option("--parquet", help="Write one Parquet file per table here.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing SQLite file.")] = False,
+) -> None:
+    """Export the tables for Datasette, pandas or any SQL tool: SQLite and/or Parquet."""
+    from dedup.export import export_parquet, export_sqlite
+
+    settings = _settings(ctx, db)
+    if sqlite is None and parquet is None:
+        err.print("[red]error:[/red] say where: --sqlite FILE and/or --parquet DIR")
+        raise typer.Exit(2)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        done: list[tuple[str, Path, dict[str, int]]] = []
+        if sqlite is not None:
+            done.append(("SQLite", sqlite, export_sqlite(store, sqlite, overwrite=force)))
+        if parquet is not None:
+            done.append(("Parquet", parquet, export_parquet(store, parquet)))
+    for kind, target, counts in done:
+        if not settings.quiet:
+            err.print(f"wrote {len(counts)} tables ({sum(counts.values()):,} rows) to {target} ({kind})")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    truth_file: Annotated[
+        Path, typer.Argument(metavar="TRUTH", help="Truth JSON (e.g. data/demo_truth.json).")
+    ],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="Only the truth's articles of this split (dev or test).")
+    ] = None,
+) -> None:
+    """Compare the database with a labelled truth: pair precision/recall per relation, the
+    relation confusion matrix, cluster ARI/AMI/B-cubed, paragraph provenance accuracy and the
+    hard-negative false-positive rate."""
+    from dedup.evaluate import evaluate, load_truth, restrict
+    from dedup.pipeline import prediction
+
+    settings = _settings(ctx, db)
+    out = resolve_format(fmt)
+    with _cli_errors():
+        truth = load_truth(truth_file)
+        if split:
+            truth = restrict(truth, split)
+        with Store.open(settings.db, read_only=True) as store:
+            predicted, known = prediction(store)
+        result = evaluate(truth, predicted, known).to_dict()
+    result = {"truth": str(truth_file), "split": split, **result}
+    if out in ("json", "jsonl"):
+        emit_object(result, out)
+        return
+    pairs, prov = result["pairs"], result["provenance"]
+    summary = [
+        {"metric": "pair precision", "value": pairs["overall"]["precision"]},
+        {"metric": "pair recall", "value": pairs["overall"]["recall"]},
+        {"metric": "pair F1", "value": pairs["overall"]["f1"]},
+        {"metric": "cluster ARI", "value": result["ari"]},
+        {"metric": "cluster AMI", "value": result["ami"]},
+        {"metric": "B-cubed F1", "value": result["bcubed"]["f1"]},
+        {"metric": "provenance: right source", "value": prov["source"]},
+        {"metric": "provenance: right wire", "value": prov["wire"]},
+        {"metric": "hard-negative FP rate", "value": result["hard_negative_rate"]},
+    ]
+    title = f"{truth_file}{f' ({split})' if split else ''}: {result['articles']:,} articles"
+    if result["missing"]:
+        title += f", {result['missing']:,} not in the database"
+    emit(summary, out, title=title)
+    emit(
+        [{"relation": r, **v} for r, v in pairs["per_relation"].items()],
+        out,
+        title="per relation (truth pairs)",
+    )
+    columns = ("duplicate", "rewrite", "partial", "none", "cluster", "missed")
+    emit(
+        [{"truth": r, **{c: row.get(c, 0) for c in columns}} for r, row in pairs["confusion"].items()],
+        out,
+        title="relation confusion (rows: truth, columns: found)",
+    )
+    emit(
+        [{"pattern": p, "recall": v["recall"]} for p, v in pairs["per_pattern"].items()],
+        out,
+        title="recall per copy pattern",
+    )
+
+
 @app.command("demo")
 def demo_command(
     ctx: typer.Context,
     db: DbOption = None,
     fmt: FormatOption = None,
 ) -> None:
-    """Ingest the bundled demo feed into a fresh temporary database and show what was found:
-    the story clusters and a patchwork article's paragraph sources."""
+    """Ingest the bundled demo feed into a fresh ./demo.duckdb (or --db FILE) and show what
+    was found: the story clusters and a patchwork article's paragraph sources."""
     settings = _settings(ctx, db)
     if not DEMO_FEED.exists():
         err.print(f"[red]error:[/red] the demo feed {DEMO_FEED} is missing (run scripts/make_demo.py)")
         raise typer.Exit(1)
     out = resolve_format(fmt)
-    with tempfile.TemporaryDirectory(prefix="dedup-demo-") as tmp:
-        path = Path(db) if db else Path(tmp) / "demo.duckdb"
-        err.print(f"demo: ingesting {DEMO_FEED.name} into {path}")
-        started = time.perf_counter()
-        with _cli_errors(), Store.open(path) as store:
-            summary = ingest(store, [str(DEMO_FEED)], IngestOptions())
-            _print_summary(summary, time.perf_counter() - started, settings.quiet)
-            clusters = store.cluster_list()
-            example = store.most_mixed_article()
-            key = store.article_key(example) if example else None
-            provenance = store.provenance_rows(key) if key is not None else []
-        if out in ("json", "jsonl"):
-            emit_object(
-                {"clusters": clusters, "provenance": {"article": "patchwork-00", "paragraphs": provenance}},
-                out,
-            )
-            return
-        keep = ("cluster_id", "size", "origin", "origin_outlet", "origin_title")
-        emit([{k: c[k] for k in keep} for c in clusters], out, title="story clusters (dedup clusters)")
-        if out == "table":
-            err.print(
-                f"\nthe article with the most sources, paragraph by paragraph (dedup provenance {example}):"
-            )
-            _print_provenance(Console(), provenance, compact=True)
-        else:
-            emit(provenance, out)
+    path = Path(db) if db else DEMO_DB
+    if not db:
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)  # the demo's own file: start fresh every time
+    err.print(f"demo: ingesting {DEMO_FEED.name} into {path}")
+    started = time.perf_counter()
+    with _cli_errors(), Store.open(path) as store:
+        summary = ingest(store, [str(DEMO_FEED)], IngestOptions())
+        _print_summary(summary, time.perf_counter() - started, settings.quiet)
+        clusters = store.cluster_list()
+        example = store.most_mixed_article()
+        key = store.article_key(example) if example else None
+        provenance = store.provenance_rows(key) if key is not None else []
+    if out in ("json", "jsonl"):
+        emit_object(
+            {"clusters": clusters, "provenance": {"article": example, "paragraphs": provenance}},
+            out,
+        )
+        return
+    keep = ("cluster_id", "size", "origin", "origin_outlet", "origin_title")
+    emit([{k: c[k] for k in keep} for c in clusters], out, title="story clusters (dedup clusters)")
+    if out == "table":
+        err.print(
+            f"\nthe article with the most sources, paragraph by paragraph (dedup provenance {example}):"
+        )
+        _print_provenance(Console(), provenance, compact=True)
+    else:
+        emit(provenance, out)
+    err.print(
+        f"\nbrowse it: dedup --db {path} report --html out/  (then open out/index.html)"
+        f"\n       or: dedup --db {path} serve  (then open http://127.0.0.1:8000/)"
+    )
 
 
 def main() -> None:

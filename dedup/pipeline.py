@@ -17,6 +17,7 @@ from dedup.align import AlignConfig
 from dedup.cluster import Edge, Node, build_clusters, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError
+from dedup.evaluate import Prediction, TracedParagraph, pair_key
 from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.minhash import containment_many, jaccard_many
@@ -396,3 +397,22 @@ def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> C
         traced=len(touched),
         reused_paragraphs=sum(1 for r in reuse_rows if r[2] is not None),
     )
+
+
+def prediction(store: Store) -> tuple[Prediction, list[str]]:
+    """What the database says, in the terms of `dedup.evaluate`, and the article ids it holds."""
+    ids, pairs, members, reuse = store.evaluation_rows()
+    links: dict[tuple[str, str], str] = {}
+    rank = {"none": 0, "partial": 1, "rewrite": 2, "duplicate": 3}
+    for a, b, relation in pairs:
+        key = pair_key(a, b)
+        if key[0] != key[1] and rank[relation] >= rank.get(links.get(key, "none"), 0):
+            links[key] = relation  # two versions of one article: the strongest judgement
+    clusters: dict[str, set[str]] = {}
+    for cluster_id, article in members:
+        clusters.setdefault(cluster_id, set()).add(article)
+    traced = {
+        (article, int(paragraph)): TracedParagraph(source, source_paragraph, wire if source else None)
+        for article, paragraph, source, source_paragraph, wire in reuse
+    }
+    return Prediction(links, tuple(frozenset(c) for c in clusters.values()), traced), ids

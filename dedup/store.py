@@ -21,9 +21,10 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from dedup.align import order_alignments
 from dedup.errors import StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
-from dedup.model import Article, Paragraph, Reject, Sentence
+from dedup.model import Alignment, Article, Comparison, Edit, Paragraph, Reject, Sentence
 
 CandidateRows = list[tuple[Any, ...]]
 _REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
@@ -1072,6 +1073,177 @@ class Store:
         ):
             out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         return out
+
+    # -- the report and the web view ---------------------------------------------------------
+    def cluster_shares(self) -> dict[str, float]:
+        """Per cluster, the mean share of its copies taken from the origin."""
+        rows = self.con.execute(
+            """
+            SELECT m.cluster_id,
+                   avg(CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END)
+            FROM cluster_members m JOIN clusters c USING (cluster_id)
+            JOIN pairs p ON p.a = least(c.origin, m.article_key) AND p.b = greatest(c.origin, m.article_key)
+            WHERE m.article_key <> c.origin
+            GROUP BY m.cluster_id
+            """
+        ).fetchall()
+        return {str(cid): round(float(share), 4) for cid, share in rows}
+
+    def article_links(self, key: int) -> list[dict[str, Any]]:
+        """Every article judged to share text with this one, strongest first."""
+        return self._dicts(
+            f"""
+            SELECT {_REF.format(t="o")} AS other, o.outlet, o.title, o.published, p.relation, round(p.score, 4) AS score,
+                   p.a = ? AS first
+            FROM pairs p JOIN articles o ON o.article_key = CASE WHEN p.a = ? THEN p.b ELSE p.a END
+            WHERE (p.a = ? OR p.b = ?) AND p.relation <> 'none'
+            ORDER BY p.score DESC, o.article_key
+            """,
+            [key, key, key, key],
+        )
+
+    def refs(self, keys: set[int]) -> dict[int, str]:
+        """The refs (`id`, `id@vN`) of article keys."""
+        if not keys:
+            return {}
+        with self._registered("_ref_keys", {"article_key": np.asarray(sorted(keys), dtype=np.int64)}):
+            rows = self.con.execute(
+                f"SELECT a.article_key, {_REF.format(t='a')} FROM articles a JOIN _ref_keys USING (article_key)"
+            ).fetchall()
+        return {int(k): str(r) for k, r in rows}
+
+    def cluster_of(self, key: int) -> str | None:
+        rows = self.con.execute(
+            "SELECT cluster_id FROM cluster_members WHERE article_key = ?", [key]
+        ).fetchall()
+        return str(rows[0][0]) if rows else None
+
+    def linked_pairs(self) -> list[tuple[int, int]]:
+        rows = self.con.execute("SELECT a, b FROM pairs WHERE relation <> 'none' ORDER BY a, b").fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def stored_comparison(self, a: int, b: int) -> Comparison | None:
+        """The verdict and sentence alignment stored for a verified pair (a < b), or None."""
+        rows = self.con.execute(
+            "SELECT relation, score, containment_a, containment_b, shares FROM pairs WHERE a = ? AND b = ?",
+            [a, b],
+        ).fetchall()
+        if not rows:
+            return None
+        relation, score, cont_a, cont_b, shares = rows[0]
+        stored = [
+            Alignment(
+                None if ai is None else int(ai),
+                None if bi is None else int(bi),
+                kind,
+                float(sc),
+                tuple(Edit(*e) for e in json.loads(edits)),
+            )
+            for ai, bi, kind, sc, edits in self.con.execute(
+                "SELECT a_sentence, b_sentence, kind, score, edits FROM alignments WHERE a = ? AND b = ?",
+                [a, b],
+            ).fetchall()
+        ]
+        # every sentence of both sides has a row (matched, removed or added): reading order again
+        m = sum(1 for x in stored if x.a_index is not None)
+        n = sum(1 for x in stored if x.b_index is not None)
+        matches = [x for x in stored if x.a_index is not None and x.b_index is not None]
+        alignments = tuple(order_alignments(matches, m, n))
+        return Comparison(
+            relation, float(score), float(cont_a), float(cont_b), alignments, json.loads(shares)
+        )
+
+    def search_articles(
+        self,
+        *,
+        text: str = "",
+        outlet: str = "",
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Articles by words of the headline, outlet and publication dates, newest first."""
+        clauses, params = ["TRUE"], []
+        for word in text.split()[:8]:
+            clauses.append("a.title ILIKE ?")
+            params.append(f"%{word}%")
+        if outlet:
+            clauses.append("a.outlet ILIKE ?")
+            params.append(f"%{outlet}%")
+        if since:
+            clauses.append("a.published_utc >= CAST(? AS TIMESTAMP)")
+            params.append(since)
+        if until:
+            clauses.append("a.published_utc < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY")
+            params.append(until)
+        return self._dicts(
+            f"""
+            SELECT {_REF.format(t="a")} AS article, a.title, a.outlet, a.published, m.cluster_id
+            FROM articles a LEFT JOIN cluster_members m USING (article_key)
+            WHERE {" AND ".join(clauses)}
+            ORDER BY a.published_utc DESC NULLS LAST, a.article_key DESC
+            LIMIT {int(limit)}
+            """,
+            params,
+        )
+
+    # -- export ------------------------------------------------------------------------------
+    def table_columns(self) -> dict[str, list[tuple[str, str]]]:
+        """Every table of the schema (and `dedup_meta`) with its columns and DuckDB types."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in self.con.execute(
+            """SELECT table_name, column_name, data_type FROM information_schema.columns
+               WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"""
+        ).fetchall():
+            out.setdefault(str(table), []).append((str(column), str(kind)))
+        return out
+
+    def table_rows(self, table: str, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        if table not in self.table_columns():
+            raise StoreError(f"no table {table!r}")
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(f'SELECT * FROM "{table}"')
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+
+    def export_parquet(self, folder: Path) -> dict[str, int]:
+        """One Parquet file per table, written by DuckDB itself; rows per table."""
+        folder.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for table in self.table_columns():
+            target = str(folder / f"{table}.parquet").replace("'", "''")
+            self.con.execute(f"COPY \"{table}\" TO '{target}' (FORMAT parquet)")
+            counts[table] = int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
+        return counts
+
+    def evaluation_rows(
+        self,
+    ) -> tuple[
+        list[str],
+        list[tuple[str, str, str]],
+        list[tuple[str, str]],
+        list[tuple[str, int, str | None, int | None, str | None]],
+    ]:
+        """What `dedup evaluate` compares with a truth, by article id: the ids, judged pairs,
+        cluster memberships and traced paragraphs (with the source's wire, else outlet)."""
+        ids = [str(r[0]) for r in self.con.execute("SELECT DISTINCT article_id FROM articles").fetchall()]
+        pairs = self.con.execute(
+            """SELECT x.article_id, y.article_id, p.relation FROM pairs p
+               JOIN articles x ON x.article_key = p.a JOIN articles y ON y.article_key = p.b"""
+        ).fetchall()
+        members = self.con.execute(
+            "SELECT m.cluster_id, a.article_id FROM cluster_members m JOIN articles a USING (article_key)"
+        ).fetchall()
+        reuse = self.con.execute(
+            """SELECT a.article_id, r.paragraph, s.article_id, r.source_paragraph,
+                      coalesce(nullif(s.wire, ''), s.outlet)
+               FROM reuse r JOIN articles a ON a.article_key = r.article_key
+               LEFT JOIN articles s ON s.article_key = r.source_key"""
+        ).fetchall()
+        return ids, pairs, members, reuse
 
     def outlet_stats(self) -> list[dict[str, Any]]:
         rows = self.con.execute(

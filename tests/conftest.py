@@ -86,3 +86,23 @@ def silver_pairs(corpus: str) -> list[tuple[str, str, float]]:
         a, b, j = line.split("\t")
         pairs.append((a, b, float(j)))
     return pairs
+
+
+@pytest.fixture(scope="session")
+def model() -> object:
+    """The real embedding model, loaded once for the session."""
+    from dedup.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder("cpu")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, model: object) -> Path:
+    """The bundled demo feed (data/demo_feed.jsonl) ingested once: clusters, pairs, provenance."""
+    from dedup.pipeline import ingest
+    from dedup.store import Store
+
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with Store.open(db) as store:
+        ingest(store, [str(ROOT / "data" / "demo_feed.jsonl")], embedder=model)  # type: ignore[arg-type]
+    return db

@@ -126,7 +126,7 @@ def render_terminal(comparison: Comparison, a: DiffSide, b: DiffSide, console: C
     console.print(table)
 
 
-_ENV = Environment(
+ENV = Environment(
     loader=PackageLoader("dedup", "report/templates"), autoescape=select_autoescape(["html", "j2"])
 )
 
@@ -147,8 +147,8 @@ def _html_pieces(text: str, edits: Sequence[Edit], side: str) -> list[tuple[str,
     return pieces
 
 
-def render_html(comparison: Comparison, a: DiffSide, b: DiffSide) -> str:
-    """A self-contained page (inline CSS, no scripts, no external resources)."""
+def diff_rows(comparison: Comparison, a: DiffSide, b: DiffSide) -> list[dict[str, Any]]:
+    """One row per alignment, in reading order, with the changed runs of edited sentences."""
     rows = []
     for x in comparison.alignments:
         a_text = a.sentences[x.a_index] if x.a_index is not None else ""
@@ -158,8 +158,16 @@ def render_html(comparison: Comparison, a: DiffSide, b: DiffSide) -> str:
                 "kind": x.kind,
                 "label": KIND_LABEL[x.kind],
                 "score": x.score,
+                "a_index": x.a_index,
+                "b_index": x.b_index,
                 "a": _html_pieces(a_text, x.edits, "a") if a_text else [],
                 "b": _html_pieces(b_text, x.edits, "b") if b_text else [],
             }
         )
-    return _ENV.get_template("diff.html.j2").render(c=comparison, a=a, b=b, rows=rows)
+    return rows
+
+
+def render_html(comparison: Comparison, a: DiffSide, b: DiffSide) -> str:
+    """A self-contained page (inline CSS, no scripts, no external resources)."""
+    rows = diff_rows(comparison, a, b)
+    return ENV.get_template("diff.html.j2").render(c=comparison, a=a, b=b, rows=rows, links=None)

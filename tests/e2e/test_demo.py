@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import duckdb
-import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import app
@@ -44,57 +43,34 @@ def snapshot(
     return {k: frozenset(v) for k, v in clusters.items()}, reuse
 
 
-@pytest.fixture(scope="module")
-def model() -> MiniLMEmbedder:
-    return MiniLMEmbedder("cpu")
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory, model: MiniLMEmbedder) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with Store.open(db) as store:
-        ingest(store, [str(FEED)], embedder=model)
-    return db
-
-
-def adjusted_rand_index(truth: list[set[str]], found: list[set[str]], universe: set[str]) -> float:
-    """ARI over all articles (singletons for those in no cluster)."""
-    from math import comb
-
-    def labels(groups: list[set[str]]) -> dict[str, int]:
-        out = {a: i for i, g in enumerate(groups) for a in g}
-        for a in sorted(universe - set(out)):
-            out[a] = len(out) + 10_000
-        return out
-
-    lt, lf = labels(truth), labels(found)
-    table: dict[tuple[int, int], int] = {}
-    for a in universe:
-        table[lt[a], lf[a]] = table.get((lt[a], lf[a]), 0) + 1
-    rows: dict[int, int] = {}
-    cols: dict[int, int] = {}
-    for (r, c), n in table.items():
-        rows[r] = rows.get(r, 0) + n
-        cols[c] = cols.get(c, 0) + n
-    index = sum(comb(n, 2) for n in table.values())
-    a, b, total = (
-        sum(comb(n, 2) for n in rows.values()),
-        sum(comb(n, 2) for n in cols.values()),
-        comb(len(universe), 2),
-    )
-    expected = a * b / total
-    return (index - expected) / ((a + b) / 2 - expected)
-
-
 def test_clusters_equal_the_truth(demo_db: Path) -> None:
     clusters, _ = snapshot(demo_db)
     truth = {c["origin"]: frozenset(c["members"]) for c in TRUTH["clusters"]}
     assert clusters == truth
-    universe = set(TRUTH["articles"])
-    assert (
-        adjusted_rand_index(list(map(set, truth.values())), list(map(set, clusters.values())), universe)
-        == 1.0
+
+
+def test_evaluate_scores_the_demo_against_its_truth(demo_db: Path) -> None:
+    result = runner.invoke(
+        app, ["evaluate", str(ROOT / "data" / "demo_truth.json"), "--db", str(demo_db), "-f", "json"]
     )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["pairs"]["overall"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert doc["ari"] == doc["ami"] == doc["bcubed"]["f1"] == 1.0
+    assert (
+        doc["provenance"]["source"] == doc["provenance"]["wire"] == 1.0
+        and doc["provenance"]["paragraphs"] > 300
+    )
+    assert doc["hard_negative_rate"] == 0.0 and doc["missing"] == 0
+    assert doc["pairs"]["confusion"]["partial"] == {
+        "partial": sum(p["relation"] == "partial" for p in TRUTH["pairs"])
+    }
+    table = runner.invoke(
+        app, ["evaluate", str(ROOT / "data" / "demo_truth.json"), "--db", str(demo_db), "-f", "table"]
+    )
+    assert "cluster ARI" in table.stdout and "recall per copy pattern" in table.stdout
+    bad = runner.invoke(app, ["evaluate", str(ROOT / "seeds" / "README.md"), "--db", str(demo_db)])
+    assert bad.exit_code == 1 and "not a JSON truth file" in bad.stderr
 
 
 def test_every_patchwork_paragraph_gets_its_true_source(demo_db: Path) -> None:
@@ -174,7 +150,7 @@ def test_listing_commands_give_json(demo_db: Path) -> None:
 
 
 def test_demo_command(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--format", "json"])
+    result = runner.invoke(app, ["demo", "--format", "json", "--db", str(tmp_path / "demo.duckdb")])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert len(doc["clusters"]) == len(TRUTH["clusters"])

@@ -20,11 +20,6 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def model() -> MiniLMEmbedder:
-    return MiniLMEmbedder("cpu")
-
-
-@pytest.fixture(scope="module")
 def stories(reuters_records: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {str(r["newid"]): r for r in reuters_records}
 
