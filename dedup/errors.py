@@ -39,3 +39,18 @@ class StoreError(DedupError):
 
 class ModelError(DedupError):
     """The embedding model cannot be loaded or run."""
+
+
+class BusyError(StoreError):
+    """Another dedup process holds the database for writing; try again when it ends."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during an ingest: the batches committed so far stay; a re-run continues.
+
+    A `KeyboardInterrupt`, so that code which stops on Ctrl-C still does."""
+
+    def __init__(self, stored: int, run_id: int) -> None:
+        super().__init__(f"interrupted after {stored} articles were committed (run {run_id})")
+        self.stored = stored
+        self.run_id = run_id

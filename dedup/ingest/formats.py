@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dedup.ingest.readers import RAW_LIMIT, RawRecord
-from dedup.ingest.sources import STREAM_ERRORS, display_name, note_opened, open_binary
+from dedup.ingest.sources import (
+    MAX_RECORD_BYTES,
+    STREAM_ERRORS,
+    TooLarge,
+    display_name,
+    note_opened,
+    open_binary,
+    read_bounded,
+)
 from dedup.model import Reject
 
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "figcaption", "td")
@@ -104,7 +112,11 @@ def read_ninjs(path: str) -> Iterator[RawRecord | Reject]:
     with open_binary(path) as stream:
         head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
         if head.lstrip().startswith(b"["):
-            raw = stream.read()
+            try:
+                raw = read_bounded(stream)
+            except TooLarge as exc:
+                yield Reject(name, 0, "", f"JSON array {exc}: split it into JSON lines", "")
+                return
             try:
                 items = json.loads(raw.decode("utf-8", "surrogateescape"))
             except json.JSONDecodeError as exc:
@@ -185,7 +197,10 @@ def read_feed(path: str) -> Iterator[RawRecord | Reject]:
     name = display_name(path)
     with open_binary(path) as stream:
         try:
-            raw = stream.read()
+            raw = read_bounded(stream)
+        except TooLarge as exc:
+            yield Reject(name, 0, "", f"feed {exc}", "")
+            return
         except STREAM_ERRORS as exc:
             yield Reject(name, 0, "", f"input ends early or is corrupt ({exc})", "")
             return
@@ -250,7 +265,10 @@ def read_html(path: str) -> Iterator[RawRecord | Reject]:
     name = display_name(path)
     with open_binary(path) as stream:
         try:
-            page = stream.read().decode("utf-8", "replace")
+            page = read_bounded(stream).decode("utf-8", "replace")
+        except TooLarge as exc:
+            yield Reject(name, 0, "", f"page {exc}", "")
+            return
         except STREAM_ERRORS as exc:
             yield Reject(name, 0, "", f"input ends early or is corrupt ({exc})", "")
             return
@@ -292,7 +310,11 @@ def read_warc(path: str) -> Iterator[RawRecord | Reject]:
                         name, n, "", f"non-HTML response skipped ({kind or 'no type'}): {url}", "", "skipped"
                     )
                     continue
-                page = record.content_stream().read().decode("utf-8", "replace")
+                try:
+                    page = read_bounded(record.content_stream()).decode("utf-8", "replace")
+                except TooLarge as exc:
+                    yield Reject(name, n, "", f"response {exc}: {url}", "")
+                    continue
                 data = page_fields(page, url)
                 if data is None:
                     yield Reject(name, n, "body", f"no main text in {url}", page[:RAW_LIMIT])
@@ -322,11 +344,16 @@ def read_reuters_sgml(path: str) -> Iterator[RawRecord | Reject]:
     with open_binary(path) as stream:
         text = io.TextIOWrapper(stream, encoding="latin-1")
         buffer, line, start_line = "", 0, 1
-        for chunk in text:
-            line += 1
+        while chunk := text.readline(MAX_RECORD_BYTES):
             if not buffer:
-                start_line = line
+                start_line = line + 1
+            line += chunk.endswith("\n")
             buffer += chunk
+            if len(buffer) > MAX_RECORD_BYTES:
+                limit = MAX_RECORD_BYTES // (1024 * 1024)
+                yield Reject(name, start_line, "", f"REUTERS element longer than {limit} MB: not read", "")
+                buffer = ""
+                continue
             if "</REUTERS>" not in chunk:
                 continue
             match = _REUTERS.search(buffer)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dedup.ingest.sources import STREAM_ERRORS, display_name, open_binary
+from dedup.ingest.sources import MAX_RECORD_BYTES, STREAM_ERRORS, bounded_lines, display_name, open_binary
 from dedup.model import Reject
 
 RAW_LIMIT = 64_000
@@ -45,8 +45,10 @@ def read_jsonl(path: str) -> Iterator[RawRecord | Reject]:
     line_no = 0
     with open_binary(path) as stream:
         try:
-            for line_no, raw_line in enumerate(stream, start=1):
-                if not raw_line.strip():
+            for line_no, raw_line in bounded_lines(stream):
+                if raw_line is None:
+                    limit = MAX_RECORD_BYTES // (1024 * 1024)
+                    yield Reject(name, line_no, "", f"line longer than {limit} MB: not read", "")
                     continue
                 text = raw_line.decode("utf-8", "surrogateescape")
                 if line_no == 1:
@@ -82,7 +84,7 @@ def read_csv(path: str, *, delimiter: str | None = None) -> Iterator[RawRecord |
     name = display_name(path)
     if delimiter is None:
         delimiter = "\t" if name.lower().split(".gz")[0].split(".zst")[0].endswith(".tsv") else ","
-    csv.field_size_limit(1 << 30)
+    csv.field_size_limit(MAX_RECORD_BYTES)
     with open_binary(path) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)

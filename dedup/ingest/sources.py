@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -36,6 +36,108 @@ _SUFFIX_FORMATS = {
 FORMATS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml")
 # Errors a broken compressed stream raises in the middle of reading.
 STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zstandard.ZstdError)
+
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""Longest line (JSON lines) or field (CSV) read, after decompression: a longer one is
+rejected, never held in memory whole (a gzip bomb is a few KB that inflate to gigabytes)."""
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+"""Largest whole-file document read (ninjs JSON, NITF, RSS/Atom, HTML, SGML, a WARC record)."""
+
+
+class TooLarge(Exception):
+    """An input document over `MAX_DOCUMENT_BYTES` after decompression."""
+
+
+def read_bounded(stream: BinaryIO, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """All of `stream`, or `TooLarge` as soon as it passes `limit` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"larger than {limit // (1024 * 1024)} MB after decompression")
+    return data
+
+
+def bounded_lines(
+    stream: BinaryIO, limit: int = MAX_RECORD_BYTES, chunk_size: int = 1 << 20
+) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) for every non-blank line of `stream`; `None` for a line over
+    `limit` bytes, which is skipped in chunks rather than held whole. Runs of blank lines
+    are counted, not iterated, so a stream of newlines costs no Python loop per line."""
+    pieces: list[bytes] = []  # the line being read
+    size, line_no, skipping, inked = 0, 1, False, False  # inked: the skipped line is not blank
+    while chunk := stream.read(chunk_size):
+        if not pieces and not skipping and not chunk.strip():
+            line_no += chunk.count(b"\n")
+            tail = chunk[chunk.rfind(b"\n") + 1 :]  # the start of the next line, if any
+            if tail:
+                pieces, size = [tail], len(tail)
+            continue
+        parts = chunk.split(b"\n")
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            if skipping:
+                inked = inked or bool(part.strip())
+                if not last:
+                    if inked:
+                        yield line_no, None
+                    skipping, line_no = False, line_no + 1
+                continue
+            pieces.append(part)
+            size += len(part)
+            if size > limit:
+                inked = any(p.strip() for p in pieces)
+                pieces, size, skipping = [], 0, True
+                if not last:
+                    if inked:
+                        yield line_no, None
+                    skipping, line_no = False, line_no + 1
+                continue
+            if not last:
+                line = b"".join(pieces)
+                pieces, size = [], 0
+                if line.strip():
+                    yield line_no, line
+                line_no += 1
+    if skipping and inked:
+        yield line_no, None
+    elif pieces and b"".join(pieces).strip():
+        yield line_no, b"".join(pieces)
+
+
+class DecompressionBomb(OSError):
+    """A compressed input that inflates past `MAX_INFLATION` times its size (and 1 GiB)."""
+
+
+MAX_INFLATION = 1000
+"""Real feed dumps compress 4-10 to 1; a zip bomb, thousands to 1."""
+
+
+class _Capped(io.RawIOBase):
+    """A decompressed stream that stops with `DecompressionBomb` past `limit` bytes."""
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self.inner, self.limit, self.total = inner, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.inner.readinto(buffer)  # type: ignore[attr-defined]
+        self.total += n or 0
+        if self.total > self.limit:
+            raise DecompressionBomb(
+                f"decompresses to more than {self.limit:,} bytes ({MAX_INFLATION}x its size): a zip bomb?"
+            )
+        return int(n or 0)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+def _capped(inner: BinaryIO, compressed_size: int) -> BinaryIO:
+    limit = max(1 << 30, MAX_INFLATION * compressed_size)
+    return io.BufferedReader(_Capped(inner, limit), buffer_size=1 << 20)  # type: ignore[return-value]
 
 
 def display_name(path: str) -> str:
@@ -85,11 +187,12 @@ def open_binary(path: str) -> BinaryIO:
     if path != "-":
         note_opened(raw)
     head = raw.peek(4)[:4]
+    size = os.fstat(raw.fileno()).st_size if path != "-" else 0
     if head.startswith(_GZIP):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return _capped(gzip.GzipFile(fileobj=raw, mode="rb"), size)  # type: ignore[arg-type]
     if head.startswith(_ZSTD):
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader)
+        return _capped(reader, size)  # type: ignore[arg-type]
     return raw
 
 
