@@ -1,7 +1,7 @@
 """The `dedup` command line: a thin shell over the library (`dedup.pipeline`, `dedup.store`).
 
 Data goes to stdout, progress and messages to stderr. Exit codes: 0 ok, 1 error, 2 usage,
-130 interrupted.
+75 the database is in use by another dedup process, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.text import Text
 
 from dedup.embed import CachedEmbedder, MiniLMEmbedder
-from dedup.errors import DedupError
+from dedup.errors import BusyError, DedupError, Interrupted
 from dedup.fingerprint import MAX_BUCKET, IndexConfig
 from dedup.ingest import MAX_CHARS, FieldMap, input_size
 from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
@@ -48,6 +48,8 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_DB = Path("dedup.duckdb")
+EXIT_BUSY = 75
+"""Another dedup process holds the database: try again later (sysexits' EX_TEMPFAIL)."""
 DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "demo_feed.jsonl"
 DEMO_DB = Path("demo.duckdb")
 
@@ -110,11 +112,21 @@ def _cli_errors() -> Iterator[None]:
     """Library errors become one line on stderr and exit 1; Ctrl-C exits 130."""
     try:
         yield
+    except BusyError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from None
     except DedupError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
+    except Interrupted as stop:
+        err.print(
+            f"interrupted: {stop.stored:,} articles of this run were committed and stay; "
+            "run the same command again to continue (stored articles are skipped, the rest read, "
+            "and everything analysed)"
+        )
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        err.print("interrupted: this run was rolled back; the database is as it was before it")
+        err.print("interrupted: this step was rolled back; the database is as it was before it")
         raise typer.Exit(130) from None
 
 
@@ -180,11 +192,19 @@ def ingest_command(
     window: WindowOption = None,
     max_bucket: MaxBucketOption = MAX_BUCKET,
     device: DeviceOption = "cpu",
+    no_embed: Annotated[
+        bool, typer.Option("--no-embed", help="Verify lexically only: no model, no paraphrases.")
+    ] = False,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=1, help="Articles per committed batch (a kill loses at most one)."),
+    ] = 2000,
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Read feed dumps (JSON lines, CSV, ninjs, NITF, RSS/Atom, WARC, HTML, Reuters SGML) into the
-    database; find and verify reuse among them."""
+    database; find and verify reuse among them. Articles are committed batch by batch: after
+    a crash or Ctrl-C, run the same command again and it continues."""
     settings = _settings(ctx, db, quiet)
     try:
         fields = FieldMap.parse(field_map or [])
@@ -197,8 +217,9 @@ def ingest_command(
         strict=strict,
         max_chars=max_chars,
         index=not no_index,
+        batch_size=batch_size,
         index_config=IndexConfig(window_days=window, max_bucket=max_bucket),
-        verify=VerifyOptions(device=_device(device)),
+        verify=VerifyOptions(device=_device(device), embed=not no_embed),
     )
     started = time.perf_counter()
     with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
@@ -598,6 +619,22 @@ def export_command(
     for kind, target, counts in done:
         if not settings.quiet:
             err.print(f"wrote {len(counts)} tables ({sum(counts.values()):,} rows) to {target} ({kind})")
+
+
+@app.command("check")
+def check_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = None) -> None:
+    """Verify the database's invariants (pairs join existing articles, provenance spans lie
+    inside paragraphs, clusters agree with pairs, ...); exit 1 if any is broken."""
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
+        rows = store.check()
+    emit(rows, resolve_format(fmt), title=f"dedup check {settings.db}")
+    broken = [r for r in rows if r["problems"]]
+    if broken:
+        err.print(f"[red]{len(broken)} of {len(rows)} invariants broken[/red]")
+        raise typer.Exit(1)
+    if not settings.quiet:
+        err.print(f"all {len(rows)} invariants hold")
 
 
 @app.command("evaluate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -16,9 +17,9 @@ import numpy as np
 from dedup.align import AlignConfig
 from dedup.cluster import Edge, Node, build_clusters, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
-from dedup.errors import InputError
+from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
-from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_parallel
+from dedup.fingerprint import IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
@@ -67,13 +68,19 @@ def ingest(
     progress: Callable[[int], None] | None = None,
     embedder: Embedder | None = None,
 ) -> IngestSummary:
-    """Read, normalise, segment and store every record of `paths` in one transaction.
+    """Read, normalise, segment and store every record of `paths`; then fingerprint, find
+    candidates, verify, cluster and trace provenance.
+
+    Crash-safe and resumable: articles are committed a batch at a time, unfingerprinted;
+    the analysis is one last transaction over every article still without fingerprints. A
+    run killed anywhere leaves whole batches, and the same command run again skips what is
+    stored (same id, same content) and finishes the rest: the database ends as one
+    uninterrupted run would have left it. Ctrl-C raises `Interrupted` with what was kept.
+    With `strict`, the whole ingest is one transaction and a bad record undoes all of it.
 
     `progress(n)` is called with the number of input bytes consumed since the last call.
-
     Re-ingesting an article with the same id and content is a no-op; the same id with a
-    different content becomes a new version. Bad records go to `rejects` (or, with
-    `strict`, abort the whole ingest and leave the database as it was).
+    different content becomes a new version. Bad records go to `rejects`.
     """
     counts = dict.fromkeys(
         (
@@ -96,59 +103,69 @@ def ingest(
     params["map"] = dict(options.fields.overrides)
     options.index_config.validate()
     index_summary: IndexSummary | None = None
-    with store.transaction():
-        run_id = store.begin_run("ingest", params)
-        if options.index:
-            # Articles are fingerprinted in key order, always: a pair is found when its later
-            # article is indexed, so anything an earlier --no-index left must go first.
-            store.pin_index_config(options.index_config.pinned())
-            _fingerprint_pending(store, run_id, options.index_config)
-        records = read_records(paths, options.input_format, on_bytes=progress)
-        for batch in _batches(records, options.batch_size):
-            articles: list[Article] = []
-            problems: list[Reject] = []
-            found: tuple[Reject, ...]
-            for item in batch:
-                counts["read"] += 1
-                if isinstance(item, Reject):
-                    article, found = None, (item,)
-                else:
-                    article, found = build_article(
-                        item,
-                        options.fields,
-                        default_outlet=options.source,
-                        max_chars=options.max_chars,
+    verify_summary: VerifySummary | None = None
+    cluster_summary: ClusterSummary | None = None
+    # strict: one transaction around everything; otherwise one per step.
+    outer = store.transaction() if options.strict else contextlib.nullcontext()
+    step = contextlib.nullcontext if options.strict else store.transaction
+    run_id = 0
+    try:
+        with outer:
+            with step():
+                store.close_interrupted_runs()
+                run_id = store.begin_run("ingest", params)
+                if options.index:
+                    store.pin_index_config(options.index_config.pinned())
+            records = read_records(paths, options.input_format, on_bytes=progress)
+            for batch in _batches(records, options.batch_size):
+                articles: list[Article] = []
+                problems: list[Reject] = []
+                found: tuple[Reject, ...]
+                for item in batch:
+                    counts["read"] += 1
+                    if isinstance(item, Reject):
+                        article, found = None, (item,)
+                    else:
+                        article, found = build_article(
+                            item,
+                            options.fields,
+                            default_outlet=options.source,
+                            max_chars=options.max_chars,
+                        )
+                    if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
+                        first = found[0]
+                        raise InputError(
+                            first.reason, file=first.file, line=first.line, field=first.field or None
+                        )
+                    problems.extend(found)
+                    if article is not None:
+                        articles.append(article)
+                with step():
+                    store.add_rejects(problems, run_id)
+                    fresh = _assign_versions(store, articles, counts)
+                    store.add_articles(fresh, store.next_article_key(), run_id)
+                rejects.extend(problems)
+                counts["stored"] += len(fresh)
+                counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
+                counts["title_only"] += sum(not a.body for a in fresh)
+            counts["rejected"] = sum(r.action == "rejected" for r in rejects)
+            counts["fields_dropped"] = sum(r.action == "field dropped" for r in rejects)
+            counts["skipped"] = sum(r.action == "skipped" for r in rejects)
+            stats: dict[str, object] = dict(counts)
+            with step():
+                if options.index:
+                    # Everything not yet fingerprinted, in key order (a pair is found when
+                    # its later article is indexed): this run's articles, what an earlier
+                    # --no-index left, and what an interrupted run stored.
+                    _fingerprint_pending(store, run_id, options.index_config)
+                    index_summary, verify_summary, cluster_summary = _analyse(
+                        store, run_id, options.index_config, options.verify, embedder, stats
                     )
-                if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
-                    first = found[0]
-                    raise InputError(
-                        first.reason, file=first.file, line=first.line, field=first.field or None
-                    )
-                problems.extend(found)
-                if article is not None:
-                    articles.append(article)
-            store.add_rejects(problems, run_id)
-            rejects.extend(problems)
-            fresh = _assign_versions(store, articles, counts)
-            first_key = store.next_article_key()
-            store.add_articles(fresh, first_key, run_id)
-            if options.index:
-                texts = [_text_of(first_key + i, a) for i, a in enumerate(fresh)]
-                store.add_fingerprints(fingerprint_parallel(texts, options.index_config), run_id)
-            counts["stored"] += len(fresh)
-            counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
-            counts["title_only"] += sum(not a.body for a in fresh)
-        counts["rejected"] = sum(r.action == "rejected" for r in rejects)
-        counts["fields_dropped"] = sum(r.action == "field dropped" for r in rejects)
-        counts["skipped"] = sum(r.action == "skipped" for r in rejects)
-        verify_summary: VerifySummary | None = None
-        cluster_summary: ClusterSummary | None = None
-        stats: dict[str, object] = dict(counts)
-        if options.index:
-            index_summary, verify_summary, cluster_summary = _analyse(
-                store, run_id, options.index_config, options.verify, embedder, stats
-            )
-        store.finish_run(run_id, stats)
+                store.finish_run(run_id, stats)
+    except KeyboardInterrupt:
+        if options.strict or not counts["stored"]:
+            raise
+        raise Interrupted(counts["stored"], run_id) from None
     return IngestSummary(
         run_id=run_id,
         rejects=tuple(rejects),
@@ -157,10 +174,6 @@ def ingest(
         clusters=cluster_summary,
         **counts,
     )
-
-
-def _text_of(key: int, article: Article) -> ArticleText:
-    return key, article.body, tuple((p.index, p.start, p.end, p.role) for p in article.paragraphs)
 
 
 def index(

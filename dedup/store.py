@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 
 from dedup.align import order_alignments
-from dedup.errors import StoreError
+from dedup.errors import BusyError, StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Alignment, Article, Comparison, Edit, Paragraph, Reject, Sentence
 
@@ -252,7 +252,8 @@ class Store:
         try:
             con = duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(_explain_open_error(path, exc)) from exc
+            kind = BusyError if "lock" in str(exc).lower() else StoreError
+            raise kind(_explain_open_error(path, exc, read_only)) from exc
         store = cls(con, path, read_only)
         try:
             store._migrate()
@@ -356,6 +357,14 @@ class Store:
             ],
         )
         return run_id
+
+    def close_interrupted_runs(self) -> int:
+        """Mark runs left `running` by a killed process as `interrupted` (the caller holds the
+        write lock, so no run can really be running); how many there were."""
+        rows = self.con.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' RETURNING run_id"
+        ).fetchall()
+        return len(rows)
 
     def finish_run(self, run_id: int, stats: dict[str, Any], status: str = "ok") -> None:
         self.con.execute(
@@ -1187,6 +1196,84 @@ class Store:
             params,
         )
 
+    # -- integrity ---------------------------------------------------------------------------
+    def check(self) -> list[dict[str, Any]]:
+        """Every invariant the stages rely on, with how many rows break it and one example.
+
+        Each query returns the offending rows (as one text column); none means it holds."""
+        checks = {
+            "article ids and versions are unique": """
+                SELECT article_id || ' v' || version FROM articles GROUP BY article_id, version HAVING count(*) > 1""",
+            "paragraphs lie inside their article's body": """
+                SELECT p.article_key || ':' || p.paragraph FROM paragraphs p
+                LEFT JOIN articles a USING (article_key)
+                WHERE a.article_key IS NULL OR p.start_char < 0 OR p.end_char > length(a.body)
+                   OR p.start_char > p.end_char""",
+            "sentences lie inside their paragraph": """
+                SELECT s.article_key || ':' || s.sentence FROM sentences s
+                LEFT JOIN paragraphs p ON p.article_key = s.article_key AND p.paragraph = s.paragraph
+                WHERE p.article_key IS NULL OR s.start_char < p.start_char OR s.end_char > p.end_char""",
+            "every signature belongs to an article": """
+                SELECT s.article_key FROM signatures s LEFT JOIN articles a USING (article_key)
+                WHERE a.article_key IS NULL""",
+            "band keys and passages belong to a fingerprinted article": """
+                SELECT DISTINCT x.article_key FROM (
+                    SELECT article_key FROM doc_bands UNION ALL SELECT article_key FROM passage_bands
+                    UNION ALL SELECT article_key FROM passages) x
+                LEFT JOIN signatures s USING (article_key) WHERE s.article_key IS NULL""",
+            "candidates and pairs join two different, existing, fingerprinted articles (a < b)": """
+                SELECT x.a || '-' || x.b FROM (SELECT a, b FROM candidates UNION ALL SELECT a, b FROM pairs) x
+                LEFT JOIN signatures sa ON sa.article_key = x.a LEFT JOIN signatures sb ON sb.article_key = x.b
+                WHERE x.a >= x.b OR sa.article_key IS NULL OR sb.article_key IS NULL""",
+            "every verified pair was a candidate": """
+                SELECT p.a || '-' || p.b FROM pairs p LEFT JOIN candidates c USING (a, b) WHERE c.a IS NULL""",
+            "alignments belong to a linked pair and to sentences of its articles": """
+                SELECT x.a || '-' || x.b FROM alignments x
+                LEFT JOIN pairs p USING (a, b)
+                LEFT JOIN sentences sa ON sa.article_key = x.a AND sa.sentence = x.a_sentence
+                LEFT JOIN sentences sb ON sb.article_key = x.b AND sb.sentence = x.b_sentence
+                WHERE p.a IS NULL OR p.relation = 'none'
+                   OR (x.a_sentence IS NOT NULL AND sa.article_key IS NULL)
+                   OR (x.b_sentence IS NOT NULL AND sb.article_key IS NULL)""",
+            "cluster sizes equal their members, and the origin is one of them": """
+                SELECT c.cluster_id FROM clusters c
+                LEFT JOIN (SELECT cluster_id, count(*) AS n, bool_or(position = 0) AS has0
+                           FROM cluster_members GROUP BY cluster_id) m USING (cluster_id)
+                LEFT JOIN cluster_members o ON o.cluster_id = c.cluster_id AND o.article_key = c.origin
+                WHERE m.n IS NULL OR m.n <> c.size OR o.article_key IS NULL OR c.size < 2""",
+            "cluster members are stored articles of a stored cluster": """
+                SELECT m.cluster_id || ':' || m.article_key FROM cluster_members m
+                LEFT JOIN clusters c USING (cluster_id) LEFT JOIN articles a USING (article_key)
+                WHERE c.cluster_id IS NULL OR a.article_key IS NULL""",
+            "every cluster member is tied to its cluster by a duplicate or rewrite pair": """
+                SELECT m.cluster_id || ':' || m.article_key FROM cluster_members m
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM pairs p JOIN cluster_members o
+                      ON o.cluster_id = m.cluster_id AND o.article_key = CASE WHEN p.a = m.article_key THEN p.b ELSE p.a END
+                    WHERE (p.a = m.article_key OR p.b = m.article_key) AND p.relation IN ('duplicate', 'rewrite'))""",
+            "traced paragraphs exist, and so do their sources": """
+                SELECT r.article_key || ':' || r.paragraph FROM reuse r
+                LEFT JOIN paragraphs p ON p.article_key = r.article_key AND p.paragraph = r.paragraph
+                LEFT JOIN paragraphs s ON s.article_key = r.source_key AND s.paragraph = r.source_paragraph
+                WHERE p.article_key IS NULL OR r.source_key = r.article_key
+                   OR (r.source_key IS NOT NULL AND s.article_key IS NULL) OR r.share < 0 OR r.share > 1.0001""",
+            "a paragraph is traced once": """
+                SELECT article_key || ':' || paragraph FROM reuse GROUP BY article_key, paragraph HAVING count(*) > 1""",
+            "no run is left running": """
+                SELECT 'run ' || run_id FROM runs WHERE status = 'running'""",
+        }
+        out = []
+        for name, sql in checks.items():
+            rows = self.con.execute(f"SELECT count(*) OVER (), * FROM ({sql}) LIMIT 1").fetchall()
+            out.append(
+                {
+                    "check": name,
+                    "problems": int(rows[0][0]) if rows else 0,
+                    "example": rows[0][1] if rows else None,
+                }
+            )
+        return out
+
     # -- export ------------------------------------------------------------------------------
     def table_columns(self) -> dict[str, list[tuple[str, str]]]:
         """Every table of the schema (and `dedup_meta`) with its columns and DuckDB types."""
@@ -1266,11 +1353,13 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in self.con.execute(sql).fetchall()]
 
 
-def _explain_open_error(path: str, exc: duckdb.Error) -> str:
+def _explain_open_error(path: str, exc: duckdb.Error, read_only: bool = False) -> str:
     message = str(exc)
     if "lock" in message.lower():
         pid = _LOCK_PID.search(message)
         who = f" (pid {pid[1]})" if pid else ""
+        if read_only:
+            return f"database {path} is being written by another dedup process{who}; try again when it ends"
         return f"database {path} is in use by another dedup process{who}; try again when it ends"
     if "not a valid DuckDB database" in message or "Serialization" in message or "corrupt" in message.lower():
         return f"{path} is not a dedup database, or it is corrupt: {message.splitlines()[0]}"

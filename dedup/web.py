@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from dedup.errors import DedupError, StoreError
+from dedup.errors import BusyError, DedupError
 from dedup.model import Comparison
 from dedup.report.diff import DiffSide, diff_document, diff_rows
 from dedup.report.site import (
@@ -72,13 +72,8 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
             raise NotFound(f"no database at {db}")
         try:
             opened = Store.open(db, read_only=True)
-        except StoreError as exc:
-            if "lock" in str(exc).lower() or "in use" in str(exc).lower():
-                raise Busy(
-                    f"{db} is being written by another dedup process (an ingest); "
-                    "pages will be back when it finishes"
-                ) from None
-            raise
+        except BusyError as exc:
+            raise Busy(f"{exc} (an ingest); pages will be back when it finishes") from None
         try:
             yield opened
         finally:

@@ -111,26 +111,33 @@ def lede(body: str, sentences: int = 3) -> list[str]:
 
 def embedding_scores(records: list[dict], floor: float) -> tuple[dict[tuple[str, str], float], float]:
     """Cosine of mean lede-sentence embeddings, for every pair above `floor`; vectors are
-    cached under bench/benchmark/ so that a rerun on the same feed is quick."""
+    cached under bench/benchmark/ (with the seconds computing them took, which is what is
+    reported) so that a rerun on the same feed is quick."""
     started = time.perf_counter()
     digest = hashlib.sha1("".join(r["id"] + r.get("body", "") for r in records).encode()).hexdigest()[:12]
     cache = BENCH / f"lede-embeddings-{digest}.npy"
-    if cache.exists():
-        vectors = np.load(cache)
-    else:
-        from dedup.embed import MiniLMEmbedder
+    timing = cache.with_suffix(".seconds")
+    if cache.exists() and timing.exists():
+        # the time it took to compute them, not to load them
+        return _neighbours(records, np.load(cache), floor), float(timing.read_text())
+    from dedup.embed import MiniLMEmbedder
 
-        model = MiniLMEmbedder("cpu")
-        ledes = [lede(r.get("body", "")) for r in records]
-        flat = [s for group in ledes for s in group]
-        flat_vectors = model.encode(flat)
-        vectors = np.zeros((len(records), flat_vectors.shape[1]), dtype=np.float32)
-        at = 0
-        for i, group in enumerate(ledes):
-            vectors[i] = flat_vectors[at : at + len(group)].mean(axis=0)
-            at += len(group)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        np.save(cache, vectors)
+    model = MiniLMEmbedder("cpu")
+    ledes = [lede(r.get("body", "")) for r in records]
+    flat = [s for group in ledes for s in group]
+    flat_vectors = model.encode(flat)
+    vectors = np.zeros((len(records), flat_vectors.shape[1]), dtype=np.float32)
+    at = 0
+    for i, group in enumerate(ledes):
+        vectors[i] = flat_vectors[at : at + len(group)].mean(axis=0)
+        at += len(group)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    np.save(cache, vectors)
+    timing.write_text(f"{time.perf_counter() - started:.1f}")
+    return _neighbours(records, vectors, floor), time.perf_counter() - started
+
+
+def _neighbours(records: list[dict], vectors: np.ndarray, floor: float) -> dict[tuple[str, str], float]:
     ids = [r["id"] for r in records]
     scored: dict[tuple[str, str], float] = {}
     for start in range(0, len(ids), 2048):
@@ -139,7 +146,7 @@ def embedding_scores(records: list[dict], floor: float) -> tuple[dict[tuple[str,
         for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
             if start + i < j:
                 scored[pair_key(ids[start + i], ids[j])] = float(sims[i, j])
-    return scored, time.perf_counter() - started
+    return scored
 
 
 def run_dedup(feed: Path, db: Path) -> float:
@@ -282,7 +289,7 @@ def write_docs(doc: dict[str, Any], path: Path) -> None:
             "provenance (source)": s["test"]["provenance_source"],
             "provenance (wire)": s["test"]["provenance_wire"],
             "hard-neg FP rate": s["test"]["hard_negative_rate"],
-            "seconds": s["seconds"],
+            "seconds": f"{s['seconds']:,.0f}",
         }
         for s in systems
     ]
@@ -308,8 +315,11 @@ never committed): {doc["benchmark_feed"]["summary"]}. Copies are the real syndic
 verbatim reprints with new headlines and site boilerplate, trims from the bottom, new ledes,
 sentence-level edits, reordered paragraphs, patchworks of 2-4 sources with glue text, and
 OCR-like noise on a tenth of the copies. Hard negatives are two Reuters stories on the same
-topic and day. Stories in real near-duplicate groups are left out, so the only reuse is the
-reuse the truth records. Split by story into dev and test; thresholds are chosen on dev.
+topic and day. Stories in real near-duplicate groups (the corpora's silver pairs) are left
+out; stories that still share a sentence verbatim (a weekly report's unchanged line, a
+re-run background paragraph) are real reuse the generator did not make, so those pairs, and
+everything derived from either side, are *unjudged*: counted neither right nor wrong.
+Split by story into dev and test; thresholds are chosen on dev.
 
 ## Test split ({doc["benchmark_feed"]["test_articles"]:,} articles)
 
@@ -440,10 +450,10 @@ def main() -> None:
         ours, theirs = result["per_pattern"].get(pattern, 0.0), minhash.get(pattern, 0.0)
         goals.append(
             {
-                "goal": f"recall on {pattern} above minhash",
-                "target": f"> {theirs:.3f}",
+                "goal": f"recall on {pattern} above minhash's",
+                "target": f"> {theirs:.3f}" if theirs < 1 else "1.000 (minhash is at 1.000: a tie at best)",
                 "reached": ours,
-                "met": ours > theirs or ours == 1.0,
+                "met": ours > theirs if theirs < 1 else "tie" if ours == 1 else False,
             }
         )
     kinds: dict[str, int] = {}
@@ -452,7 +462,11 @@ def main() -> None:
     real = [] if args.skip_real else real_corpus_recall(BENCH)
     payload = {
         "benchmark_feed": {
-            "summary": made.split("(", 1)[1].rsplit(")", 1)[0] if "(" in made else made,
+            "summary": f"{len(truth.articles):,} articles ("
+            + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()))
+            + f"), {len(truth.clusters):,} story clusters, {len(truth.pairs):,} truth pairs, "
+            f"{len(truth.hard_negatives):,} hard negatives, {len(truth.unjudged):,} unjudged pairs "
+            "of real stories that share a sentence",
             "articles": len(truth.articles),
             "test_articles": len(test.articles),
             "kinds": kinds,

@@ -114,12 +114,17 @@ OCR = [("rn", "m"), ("l", "1"), ("O", "0"), ("e", "c"), ("i", "l"), ("h", "b"), 
 @dataclass
 class Story:
     id: str
-    wire: str  # "Reuters" or "BBC News" (the BBC is no wire: its outlet is the source)
+    outlet: str  # "Reuters" or "BBC News"
     title: str
     published: datetime
     paragraphs: list[str]  # body paragraphs, dateline on the first for Reuters
     topics: tuple[str, ...]
     split: str = ""
+
+
+def credit(story: Story) -> str:
+    """The source's name as provenance gives it: the wire's short name (AP, Reuters, BBC)."""
+    return {"BBC News": "BBC"}.get(story.outlet, story.outlet)
 
 
 def split_of(story_id: str) -> str:
@@ -261,7 +266,7 @@ def make_copy(story: Story, pattern: str, n: int, rng: random.Random) -> tuple[d
             title=story.title,
             title_lc=story.title.lower(),
             day=f"{story.published:%A}",
-            wire=story.wire,
+            wire=story.outlet,
             outlet=outlet,
         )
         body = [lede, *body[1:]]
@@ -285,10 +290,10 @@ def make_copy(story: Story, pattern: str, n: int, rng: random.Random) -> tuple[d
 
 
 def origin_record(story: Story) -> dict:
-    sign_off = ["Reuter"] if story.wire == "Reuters" else []
+    sign_off = ["Reuter"] if story.outlet == "Reuters" else []
     return {
         "id": story.id,
-        "source": "Reuters" if story.wire == "Reuters" else "BBC News",
+        "source": story.outlet,
         "title": story.title,
         "published": story.published.isoformat(),
         "body": "\n\n".join([*story.paragraphs, *sign_off]),
@@ -369,7 +374,7 @@ def main() -> None:
                     continue
                 used.add((story.id, j))
                 sources.append(
-                    {"paragraph": len(body), "source": story.id, "source_paragraph": j, "wire": story.wire}
+                    {"paragraph": len(body), "source": story.id, "source_paragraph": j, "wire": credit(story)}
                 )
                 body.append(story.paragraphs[j])
         cited = sorted({s["source"] for s in sources if s["source"]})

@@ -1,0 +1,109 @@
+"""Coverage-guided fuzzing (atheris) of every input reader and of `dedup.compare`.
+
+Each target runs in its own process for `--runs` inputs, starting from the project's own
+fixture files. Any exception other than a documented `DedupError` is a failure: atheris
+stops, prints the input, and this script exits 1. Writes bench/results/fuzz.json.
+
+Usage: python3 scripts/fuzz_readers.py [--runs 20000] [--target jsonl ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml", "compare")
+
+
+def fuzz_one(target: str) -> None:
+    """Run inside the child: atheris takes over argv and never returns."""
+    import atheris
+
+    with atheris.instrument_imports():
+        import dedup
+        from dedup.errors import DedupError
+        from dedup.ingest import read_records
+
+    workdir = Path(tempfile.mkdtemp(prefix="dedup-fuzz-"))
+    path = workdir / f"input.{target}"
+
+    def one_input(data: bytes) -> None:
+        if target == "compare":
+            fdp = atheris.FuzzedDataProvider(data)
+            a = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 4000))
+            b = fdp.ConsumeUnicodeNoSurrogates(4000)
+            with contextlib.suppress(DedupError):
+                dedup.compare(a, b, embedder=None)
+            return
+        path.write_bytes(data)
+        try:
+            for _ in read_records([str(path)], target):
+                pass
+        except DedupError:
+            pass
+
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()
+
+
+def corpus_for(target: str, folder: Path) -> Path:
+    seeds = folder / target
+    seeds.mkdir(parents=True, exist_ok=True)
+    fixtures = ROOT / "tests" / "fixtures"
+    for n, source in enumerate(
+        [*sorted((fixtures / "formats").iterdir()), fixtures / "broken.jsonl", fixtures / "broken.csv"]
+    ):
+        (seeds / f"seed{n}").write_bytes(source.read_bytes()[:20_000])
+    return seeds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=20_000, help="inputs per target")
+    parser.add_argument("--target", action="append", choices=TARGETS)
+    parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.child:
+        sys.argv = [sys.argv[0], *rest]
+        fuzz_one(args.child)
+        return
+    results = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="dedup-fuzz-corpus-") as tmp:
+        for target in args.target or TARGETS:
+            seeds = corpus_for(target, Path(tmp))
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", target, f"-runs={args.runs}", "-max_len=20000",
+                 "-rss_limit_mb=2048", "-timeout=20", str(seeds)],
+                capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            ok = done.returncode == 0
+            failed |= not ok
+            results.append({"target": target, "runs": args.runs, "ok": ok, "seconds": round(seconds, 1)})
+            print(
+                f"{target:8s} {args.runs:>7,} inputs  {'ok' if ok else 'FAILED'}  {seconds:6.1f}s", flush=True
+            )
+            if not ok:
+                print(done.stderr[-4000:], file=sys.stderr)
+    if not args.target:  # the full run, not a chosen few
+        from _bench import save
+
+        print(f"wrote {save('fuzz', {'targets': results})}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
