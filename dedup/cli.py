@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,6 +200,12 @@ def ingest_command(
         int,
         typer.Option("--batch-size", min=1, help="Articles per committed batch (a kill loses at most one)."),
     ] = 2000,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (in-process, incremental) or spark (a new database).")
+    ] = "local",
+    master: Annotated[
+        str, typer.Option("--master", help="With --engine spark: local[2], spark://host:7077, ...")
+    ] = "local[2]",
     fmt: FormatOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -221,6 +228,11 @@ def ingest_command(
         index_config=IndexConfig(window_days=window, max_bucket=max_bucket),
         verify=VerifyOptions(device=_device(device), embed=not no_embed),
     )
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("choose local or spark", param_hint="--engine")
+    if engine == "spark":
+        _ingest_spark(settings, paths, options, master)
+        return
     started = time.perf_counter()
     with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
         task = bar.add_task("reading", total=input_size(paths) or None)
@@ -279,6 +291,61 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
             for r in summary.rejects
         ],
     }
+
+
+def _ingest_spark(settings: Settings, paths: list[str], options: IngestOptions, master: str) -> None:
+    """`dedup ingest --engine spark`: every stage on Spark, then the results imported."""
+    try:
+        from dedup.engines.spark import SparkOptions, run, session
+    except ImportError as exc:
+        err.print(
+            f"[red]error:[/red] --engine spark needs the spark extra: pip install 'dedup[spark]' ({exc})"
+        )
+        raise typer.Exit(1) from None
+    from dedup.pipeline import import_results
+
+    if settings.db.exists():
+        err.print(f"[red]error:[/red] {settings.db} exists: --engine spark makes a new database (use --db)")
+        raise typer.Exit(1)
+    started = time.perf_counter()
+    spark = session(master)
+    try:
+        with tempfile.TemporaryDirectory(prefix="dedup-spark-") as tmp:
+            spark_options = SparkOptions(
+                fields=options.fields,
+                source=options.source,
+                max_chars=options.max_chars,
+                index_config=options.index_config,
+                verify=options.verify,
+            )
+            summary = run(spark, [str(Path(p).resolve()) for p in paths], Path(tmp), spark_options)
+            with _cli_errors(), Store.open(settings.db) as store:
+                _, clusters = import_results(store, Path(tmp), options.index_config)
+    finally:
+        spark.stop()
+    if not settings.quiet:
+        err.print(
+            f"spark ({master}): stored {summary.stored:,} articles from {summary.read:,} records "
+            f"({summary.rejected:,} rejected), {summary.candidates:,} candidate pairs, "
+            f"{summary.pairs:,} verified, {clusters.clusters:,} clusters, in {time.perf_counter() - started:.1f}s"
+        )
+
+
+@app.command("import-results")
+def import_results_command(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="The Parquet tables a Spark run wrote.")],
+    db: DbOption = None,
+) -> None:
+    """Load the tables of a Spark run (`dedup.engines.spark.run`) into a new database and
+    build clusters and provenance, so that every listing command works on them."""
+    from dedup.pipeline import import_results
+
+    settings = _settings(ctx, db)
+    with _cli_errors(), Store.open(settings.db) as store:
+        run_id, clusters = import_results(store, folder)
+    if not settings.quiet:
+        err.print(f"imported {folder} as run {run_id}: {clusters.clusters:,} clusters")
 
 
 @app.command("index")

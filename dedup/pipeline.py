@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -296,15 +297,45 @@ def _assign_versions(store: Store, articles: list[Article], counts: dict[str, in
 def verify_run(
     store: Store, run_id: int, options: VerifyOptions | None = None, embedder: Embedder | None = None
 ) -> VerifySummary:
-    """Align and score every candidate pair found in `run_id`; store verdicts and alignments.
-
-    Three passes so that the model sees one batch: lexical alignment of every pair, one
-    embedding call for every distinct open sentence of the anchored pairs (through the
-    cache), then paraphrase matching and scoring.
-    """
+    """Align and score every candidate pair found in `run_id` (`judge_pairs`, with the
+    model behind the store's embedding cache); store verdicts and alignments."""
     options = options or VerifyOptions()
     pairs = store.candidates_of_run(run_id)
     sides = {k: SideText(*v) for k, v in store.side_texts([k for pair in pairs for k in pair]).items()}
+    info = store.nodes(sorted(sides))
+    rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
+    cache: list[CachedEmbedder] = []
+
+    def encode(sentences: list[str]) -> np.ndarray:
+        cache.append(CachedEmbedder(embedder or MiniLMEmbedder(options.device), store))
+        return cache[0].encode(sentences)
+
+    rows, alignment_rows, counts, sentences, embedded = judge_pairs(
+        pairs, sides, rank, options, encode, run_id
+    )
+    computed = cache[0].misses if cache else 0
+    store.add_pairs(rows, alignment_rows)
+    return VerifySummary(
+        pairs=len(pairs), sentences=sentences, embedded=embedded, computed=computed, **counts
+    )
+
+
+def judge_pairs(
+    pairs: list[tuple[int, int]],
+    sides: dict[int, SideText],
+    rank: dict[int, tuple[bool, float, bool, int]],
+    options: VerifyOptions,
+    encode: Callable[[list[str]], np.ndarray],
+    run_id: int,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[str, int], int, int]:
+    """Verdicts for candidate pairs (pure but for `encode`): the rows of `pairs` and
+    `alignments`, counts per relation, sentences compared, distinct sentences embedded.
+
+    Both engines call this: the local one over a run's candidates, Spark per partition.
+    Three passes so that the model sees one batch: lexical alignment of every pair, one
+    `encode` of every distinct open sentence of the anchored pairs, then paraphrase
+    matching and scoring. `rank` (from `cluster.origin_rank`) says which side came first.
+    """
     lexical = [lexical_alignment(sides[a], sides[b], options.align) for a, b in pairs]
     wanted = [
         sentences_to_embed(al, sides[a], sides[b], options.align) if options.embed else ([], [])
@@ -316,15 +347,10 @@ def verify_run(
             distinct.setdefault(sides[a].sentences[i], len(distinct))
         for j in open_b:
             distinct.setdefault(sides[b].sentences[j], len(distinct))
-    computed = 0
-    vectors = np.zeros((0, 384), dtype=np.float32)
-    if distinct:
-        cached = CachedEmbedder(embedder or MiniLMEmbedder(options.device), store)
-        vectors = cached.encode(list(distinct))
-        computed = cached.misses
-    info = store.nodes(sorted(sides))
-    rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
-    rows, alignment_rows, counts = [], [], dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
+    vectors = encode(list(distinct)) if distinct else np.zeros((0, 384), dtype=np.float32)
+    rows: list[tuple[object, ...]] = []
+    alignment_rows: list[tuple[object, ...]] = []
+    counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = 0
     for al, (open_a, open_b), (a, b) in zip(lexical, wanted, pairs, strict=True):
         sa, sb = sides[a], sides[b]
@@ -346,10 +372,7 @@ def verify_run(
             for x in result.alignments:
                 edits = [[e.op, e.a_start, e.a_end, e.b_start, e.b_end] for e in x.edits]
                 alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, json.dumps(edits)))
-    store.add_pairs(rows, alignment_rows)
-    return VerifySummary(
-        pairs=len(pairs), sentences=sentences, embedded=len(distinct), computed=computed, **counts
-    )
+    return rows, alignment_rows, counts, sentences, len(distinct)
 
 
 def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> ClusterSummary:
@@ -429,3 +452,18 @@ def prediction(store: Store) -> tuple[Prediction, list[str]]:
         for article, paragraph, source, source_paragraph, wire in reuse
     }
     return Prediction(links, tuple(frozenset(c) for c in clusters.values()), traced), ids
+
+
+def import_results(
+    store: Store, folder: Path, config: IndexConfig | None = None
+) -> tuple[int, ClusterSummary]:
+    """Load a Spark run's tables (`dedup.engines.spark.run`) into a new database, then build
+    clusters and provenance with the local code, in one transaction. (run id, clusters)."""
+    config = config or IndexConfig()
+    with store.transaction():
+        store.pin_index_config(config.pinned())
+        run_id = store.begin_run("import-results", {"folder": str(folder)})
+        counts = store.import_parquet(folder, run_id)
+        traced = cluster_and_trace(store, run_id)
+        store.finish_run(run_id, {"imported": counts, "clusters": dataclasses.asdict(traced)})
+    return run_id, traced

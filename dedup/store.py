@@ -1196,6 +1196,45 @@ class Store:
             params,
         )
 
+    # -- results of the Spark engine ----------------------------------------------------------
+    SPARK_TABLES = (
+        "articles", "paragraphs", "sentences", "rejects", "signatures", "passages", "doc_bands",
+        "passage_bands", "candidates", "candidate_passages", "hot_buckets", "pairs", "alignments",
+    )  # fmt: skip
+
+    def import_parquet(self, folder: Path, run_id: int) -> dict[str, int]:
+        """Load the tables a Spark run wrote (`dedup.engines.spark`) into this empty database,
+        stamped with `run_id`; Spark's signed 64-bit hashes become UBIGINT again."""
+        if self.counts()["articles"]:
+            raise StoreError(f"{self.path} already has articles: import Spark results into a new database")
+        unsigned = (
+            "CASE WHEN {c} < 0 THEN ({c}::HUGEINT + 18446744073709551616)::UBIGINT ELSE {c}::UBIGINT END"
+        )
+        counts = {}
+        for table in self.SPARK_TABLES:
+            source = folder / table
+            if not source.exists():
+                raise StoreError(f"{folder} has no {table}/: not the output of a Spark run")
+            names = [name for name, _ in self.table_columns()[table]]
+            exprs = []
+            for name in names:
+                if name == "run_id":
+                    exprs.append(str(int(run_id)))
+                elif name in ("exact_hash", "key"):
+                    exprs.append(unsigned.format(c=name))
+                else:
+                    exprs.append(name)
+            pattern = str(source / "*.parquet").replace("'", "''")
+            order = "ORDER BY article_key" if "article_key" in names and table != "hot_buckets" else ""
+            self.con.execute(
+                f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(exprs)} "
+                f"FROM read_parquet('{pattern}') {order}"
+            )
+            counts[table] = int(
+                self.con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0]
+            )
+        return counts
+
     # -- integrity ---------------------------------------------------------------------------
     def check(self) -> list[dict[str, Any]]:
         """Every invariant the stages rely on, with how many rows break it and one example.

@@ -39,6 +39,24 @@ def _truncated(name: str, line: int, exc: BaseException) -> Reject:
     return Reject(name, line, "", f"input ends early or is corrupt ({exc})", "")
 
 
+def parse_json_line(name: str, line_no: int, text: str) -> RawRecord | Reject:
+    """One line of a JSON-lines file: a record, or a reject saying what is wrong (pure; the
+    Spark engine calls it on lines Spark has read)."""
+    if line_no == 1:
+        text = text.removeprefix("\ufeff")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Reject(name, line_no, "", f"malformed JSON: {exc.msg} at column {exc.colno}", _printable(text))
+    except RecursionError:
+        return Reject(name, line_no, "", "malformed JSON: nested too deeply", _printable(text[:1000]))
+    if not isinstance(data, dict):
+        return Reject(
+            name, line_no, "", f"expected a JSON object, got {type(data).__name__}", _printable(text)
+        )
+    return RawRecord(name, line_no, data, text)
+
+
 def read_jsonl(path: str) -> Iterator[RawRecord | Reject]:
     """One JSON object per line; blank lines are skipped."""
     name = display_name(path)
@@ -51,30 +69,7 @@ def read_jsonl(path: str) -> Iterator[RawRecord | Reject]:
                     yield Reject(name, line_no, "", f"line longer than {limit} MB: not read", "")
                     continue
                 text = raw_line.decode("utf-8", "surrogateescape")
-                if line_no == 1:
-                    text = text.removeprefix("\ufeff")
-                try:
-                    data = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield Reject(
-                        name,
-                        line_no,
-                        "",
-                        f"malformed JSON: {exc.msg} at column {exc.colno}",
-                        _printable(raw_line),
-                    )
-                    continue
-                if not isinstance(data, dict):
-                    kind = type(data).__name__
-                    yield Reject(
-                        name,
-                        line_no,
-                        "",
-                        f"expected a JSON object, got {kind}",
-                        _printable(raw_line),
-                    )
-                    continue
-                yield RawRecord(name, line_no, data, text)
+                yield parse_json_line(name, line_no, text)
         except STREAM_ERRORS as exc:
             yield _truncated(name, line_no + 1, exc)
 

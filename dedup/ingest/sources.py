@@ -137,7 +137,7 @@ class _Capped(io.RawIOBase):
 
 def _capped(inner: BinaryIO, compressed_size: int) -> BinaryIO:
     limit = max(1 << 30, MAX_INFLATION * compressed_size)
-    return io.BufferedReader(_Capped(inner, limit), buffer_size=1 << 20)  # type: ignore[return-value]
+    return io.BufferedReader(_Capped(inner, limit), buffer_size=1 << 20)
 
 
 def display_name(path: str) -> str:
@@ -192,7 +192,7 @@ def open_binary(path: str) -> BinaryIO:
         return _capped(gzip.GzipFile(fileobj=raw, mode="rb"), size)  # type: ignore[arg-type]
     if head.startswith(_ZSTD):
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return _capped(reader, size)  # type: ignore[arg-type]
+        return _capped(reader, size)
     return raw
 
 

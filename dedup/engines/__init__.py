@@ -1,0 +1,1 @@
+"""Engines that run the stages elsewhere than in-process (Spark)."""
