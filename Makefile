@@ -33,6 +33,11 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_candidates.py
 	$(BIN)/python scripts/bench_verify.py
 	$(BIN)/python scripts/calibrate_scoring.py
+	$(BIN)/python scripts/bench_quality.py
+	$(BIN)/python scripts/bench_spark.py
+	$(BIN)/python scripts/crash_test.py
+	$(BIN)/python scripts/bench_hostile.py
+	$(BIN)/python scripts/fuzz_readers.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -73,7 +73,7 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         try:
             opened = Store.open(db, read_only=True)
         except BusyError as exc:
-            raise Busy(f"{exc} (an ingest); pages will be back when it finishes") from None
+            raise Busy(str(exc)) from None
         try:
             yield opened
         finally:

@@ -75,6 +75,10 @@ class KillResult:
     check_ok: bool
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def kill_and_recover(
     workdir: Path,
     feed: Path,
@@ -92,6 +96,9 @@ def kill_and_recover(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # a shell's background jobs ignore SIGINT, and children inherit that: give the
+        # ingest the default, so that Python turns Ctrl-C into KeyboardInterrupt
+        preexec_fn=_default_sigint,
     )
     time.sleep(delay)
     proc.send_signal(sig)
