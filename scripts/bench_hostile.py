@@ -2,7 +2,7 @@
 time, exit code, peak RSS and what dedup said. Writes bench/results/hostile.json.
 
   huge paragraph  one 50 MB paragraph (rejected: over --max-chars, never segmented)
-  million lines   a body of a million one-word lines (stored, with --max-chars 10000000)
+  million lines   a body of a million one-word lines (rejected: over 50,000 lines)
   nested html     100,000 nested <div> elements
   gzip bomb       a 4 MB .gz that inflates to 4 GB (2 GB of newlines, 2 GB of zeros)
 

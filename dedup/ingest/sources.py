@@ -65,7 +65,10 @@ def bounded_lines(
     are counted, not iterated, so a stream of newlines costs no Python loop per line."""
     pieces: list[bytes] = []  # the line being read
     size, line_no, skipping, inked = 0, 1, False, False  # inked: the skipped line is not blank
-    while chunk := stream.read(chunk_size):
+    # read1: one underlying read at a time, so that the lines before a truncated gzip's
+    # end are all yielded before the error of the read that finds it
+    read = getattr(stream, "read1", stream.read)
+    while chunk := read(chunk_size):
         if not pieces and not skipping and not chunk.strip():
             line_no += chunk.count(b"\n")
             tail = chunk[chunk.rfind(b"\n") + 1 :]  # the start of the next line, if any
@@ -122,7 +125,16 @@ class _Capped(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self.inner.readinto(buffer)  # type: ignore[attr-defined]
+        # at most 64 KiB per call: decompressed bytes before a corrupt spot are not lost
+        # with the call that meets it
+        size = min(len(buffer), 1 << 16)
+        read1 = getattr(self.inner, "read1", None)
+        if read1 is not None:  # gzip: readinto would loop, and lose what it had on an error
+            data = read1(size)
+            n = len(data)
+            buffer[:n] = data
+        else:
+            n = self.inner.readinto(memoryview(buffer)[:size])  # type: ignore[attr-defined]
         self.total += n or 0
         if self.total > self.limit:
             raise DecompressionBomb(

@@ -66,7 +66,9 @@ def test_evaluate_scores_the_demo_against_its_truth(demo_db: Path) -> None:
         "partial": sum(p["relation"] == "partial" for p in TRUTH["pairs"])
     }
     table = runner.invoke(
-        app, ["evaluate", str(ROOT / "data" / "demo_truth.json"), "--db", str(demo_db), "-f", "table"]
+        app,
+        ["evaluate", str(ROOT / "data" / "demo_truth.json"), "--db", str(demo_db), "-f", "table"],
+        env={"COLUMNS": "160"},  # a long checkout path must not squeeze the table
     )
     assert "cluster ARI" in table.stdout and "recall per copy pattern" in table.stdout
     bad = runner.invoke(app, ["evaluate", str(ROOT / "seeds" / "README.md"), "--db", str(demo_db)])

@@ -113,7 +113,7 @@ def write_pathological(kind: str, folder: Path, scale: float = 1.0) -> Path:
         path.write_text(
             json.dumps({"id": "huge", "title": "t", "body": "word " * int(10_000_000 * scale)}) + "\n"
         )
-    elif kind == "million lines":  # a body of a million one-word lines, under --max-chars
+    elif kind == "million lines":  # a body of a million one-word lines (under --max-chars 10M)
         path = folder / "lines.jsonl"
         body = "\n".join(f"w{i % 97}" for i in range(int(1_000_000 * scale)))
         path.write_text(json.dumps({"id": "lines", "title": "t", "body": body}) + "\n")
@@ -141,7 +141,7 @@ def write_pathological(kind: str, folder: Path, scale: float = 1.0) -> Path:
     ("kind", "args", "expect"),
     [
         ("huge paragraph", (), "article too large"),
-        ("million lines", ("--max-chars", "10000000"), "stored 1 articles"),
+        ("million lines", ("--max-chars", "10000000"), "not an article"),
         ("nested html", (), ""),
         ("gzip bomb", (), "line longer than"),
     ],
