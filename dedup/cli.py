@@ -37,7 +37,7 @@ from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
 from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
 from dedup.report.output import FORMATS, emit, emit_object, resolve_format
 from dedup.score import compare_articles
-from dedup.store import Store
+from dedup.store import Store, is_interrupt
 
 app = typer.Typer(
     name="dedup",
@@ -50,6 +50,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_DB = Path("dedup.duckdb")
 EXIT_BUSY = 75
+INTERRUPTED = "interrupted: what was not yet committed was rolled back; run the same command again to finish"
 """Another dedup process holds the database: try again later (sysexits' EX_TEMPFAIL)."""
 DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "demo_feed.jsonl"
 DEMO_DB = Path("demo.duckdb")
@@ -127,7 +128,12 @@ def _cli_errors() -> Iterator[None]:
         )
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        err.print("interrupted: this step was rolled back; the database is as it was before it")
+        err.print(INTERRUPTED)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if not is_interrupt(exc):  # Ctrl-C inside a DuckDB query
+            raise
+        err.print(INTERRUPTED)
         raise typer.Exit(130) from None
 
 

@@ -26,7 +26,7 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
-from dedup.store import Store
+from dedup.store import Store, is_interrupt
 
 T = TypeVar("T")
 
@@ -163,9 +163,11 @@ def ingest(
                         store, run_id, options.index_config, options.verify, embedder, stats
                     )
                 store.finish_run(run_id, stats)
-    except KeyboardInterrupt:
-        if options.strict or not counts["stored"]:
+    except (KeyboardInterrupt, Exception) as exc:
+        if not is_interrupt(exc):
             raise
+        if options.strict or not counts["stored"]:
+            raise KeyboardInterrupt from None
         raise Interrupted(counts["stored"], run_id) from None
     return IngestSummary(
         run_id=run_id,

@@ -1127,6 +1127,14 @@ class Store:
         ).fetchall()
         return str(rows[0][0]) if rows else None
 
+    def linked_pairs_of(self, key: int) -> set[int]:
+        """The articles judged to share text with this one."""
+        rows = self.con.execute(
+            "SELECT CASE WHEN a = ? THEN b ELSE a END FROM pairs WHERE (a = ? OR b = ?) AND relation <> 'none'",
+            [key, key, key],
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
     def linked_pairs(self) -> list[tuple[int, int]]:
         rows = self.con.execute("SELECT a, b FROM pairs WHERE relation <> 'none' ORDER BY a, b").fetchall()
         return [(int(a), int(b)) for a, b in rows]
@@ -1390,6 +1398,14 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         names = ("run_id", "file", "line", "field", "reason", "action")
         return [dict(zip(names, row, strict=True)) for row in self.con.execute(sql).fetchall()]
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C as DuckDB reports it: it interrupts the running query and raises its own
+    error instead of Python's KeyboardInterrupt."""
+    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    )
 
 
 def _explain_open_error(path: str, exc: duckdb.Error, read_only: bool = False) -> str:

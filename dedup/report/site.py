@@ -95,7 +95,13 @@ def cluster_context(store: Store, cluster_id: str) -> dict[str, Any]:
     if not members:
         raise NotFound(f"no cluster {cluster_id!r} in the database")
     origin = members[0]
-    paragraphs = store.provenance_rows(_key(store, origin["article"]))
+    origin_key = _key(store, origin["article"])
+    linked = store.linked_pairs_of(origin_key)
+    for m in members[1:]:
+        # a copy may be tied to its cluster through another copy, not the origin: the static
+        # site has diff pages for linked pairs only (the server compares any pair live)
+        m["linked"] = _key(store, m["article"]) in linked
+    paragraphs = store.provenance_rows(origin_key)
     return {"cluster_id": cluster_id, "origin": origin, "copies": members[1:], "paragraphs": paragraphs}
 
 
