@@ -801,6 +801,11 @@ def demo_command(
         example = store.most_mixed_article()
         key = store.article_key(example) if example else None
         provenance = store.provenance_rows(key) if key is not None else []
+    if not settings.quiet:
+        err.print(
+            f"browse it: dedup --db {path} report --html out/  (then open out/index.html)"
+            f"\n       or: dedup --db {path} serve  (then open http://127.0.0.1:8000/)\n"
+        )
     if out in ("json", "jsonl"):
         emit_object(
             {"clusters": clusters, "provenance": {"article": example, "paragraphs": provenance}},
@@ -816,10 +821,6 @@ def demo_command(
         _print_provenance(Console(), provenance, compact=True)
     else:
         emit(provenance, out)
-    err.print(
-        f"\nbrowse it: dedup --db {path} report --html out/  (then open out/index.html)"
-        f"\n       or: dedup --db {path} serve  (then open http://127.0.0.1:8000/)"
-    )
 
 
 def main() -> None:
