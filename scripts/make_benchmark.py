@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
 
 from _bench import REUTERS_JSONL, ROOT, SHARED, bbc_records, require_corpora
+from make_demo import LATEST as DEMO_LATEST
+from make_demo import OUTLETS as DEMO_OUTLETS
 
 from dedup.normalize import normalize_body, normalize_line
 
@@ -52,14 +54,7 @@ RELATION["edited"] = "rewrite"
 NOISE_SHARE = 0.1
 
 OUTLETS = [
-    ("Valley Daily", "Copyright {year} Valley Daily. All rights reserved."),
-    ("Lakeside Herald", "Sign up for the Lakeside Herald morning newsletter"),
-    ("Metro Wire Today", "Follow us on social media for more updates"),
-    ("The Plainsman", "Read more: local news at The Plainsman"),
-    ("Coastline Courier", "Share this article"),
-    ("NewsNow Today", "Related: more stories from NewsNow Today"),
-    ("DailyBuzz Hub", "Click here to subscribe to DailyBuzz alerts"),
-    ("Tri-County Gazette", "Advertisement"),
+    *DEMO_OUTLETS,
     ("Harbor City Times", "Copyright {year} Harbor City Times"),
     ("Market Pulse Online", "Click here to subscribe to Market Pulse"),
     ("The Northern Ledger", "Sign up for our business newsletter"),
@@ -100,14 +95,7 @@ GLUE = [
     "A quick roundup of {a} and {b} from wire reports, edition {n}.",
     "The main points on {a} and {b}, updated for edition {n}.",
 ]
-LATEST = [
-    "City council delays vote on parking fees",
-    "High school team wins state title in overtime",
-    "Five things to do this weekend",
-    "Weather: a warm week ahead, then rain",
-    "Local bakery marks 50 years on Main Street",
-    "Markets: what to watch next week",
-]
+LATEST = [*DEMO_LATEST, "Markets: what to watch next week"]
 OCR = [("rn", "m"), ("l", "1"), ("O", "0"), ("e", "c"), ("i", "l"), ("h", "b"), ("S", "5")]
 
 

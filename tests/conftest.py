@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +109,20 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, model: object) -> Path:
     with Store.open(db) as store:
         ingest(store, [str(ROOT / "data" / "demo_feed.jsonl")], embedder=model)  # type: ignore[arg-type]
     return db
+
+
+@contextlib.contextmanager
+def write_lock_held(db: Path) -> Iterator[int]:
+    """Another process holding `db` open for writing, as a running ingest would; its pid."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

@@ -9,7 +9,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from typer.testing import CliRunner
 
 import dedup
 from dedup.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_lock_held
 
 TRUTH = json.loads((ROOT / "data" / "demo_truth.json").read_text())
 runner = CliRunner()
@@ -162,23 +161,9 @@ def test_serve_says_when_a_writer_holds_the_database(demo_db: Path, tmp_path: Pa
 
     db = tmp_path / "held.duckdb"
     db.write_bytes(demo_db.read_bytes())
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        with TestClient(create_app(db), raise_server_exceptions=False) as c:
-            page = c.get("/")
-            assert page.status_code == 503 and "being written by another dedup process" in page.text
-    finally:
-        holder.kill()
-        holder.wait()
+    with write_lock_held(db), TestClient(create_app(db), raise_server_exceptions=False) as c:
+        page = c.get("/")
+        assert page.status_code == 503 and "being written by another dedup process" in page.text
     time.sleep(0.2)
     with TestClient(create_app(db), raise_server_exceptions=False) as c:
         assert c.get("/").status_code == 200

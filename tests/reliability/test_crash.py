@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bbc_records, write_jsonl
+from tests.conftest import bbc_records, write_jsonl, write_lock_held
 from tests.reliability.harness import ROOT, check_command, kill_and_recover, kill_points, run, snapshot
 
 BATCH = 300
@@ -63,31 +63,18 @@ def test_a_second_writer_is_told_who_holds_the_database(
     _, done = run(db, feed, BATCH)
     assert done.returncode == 0
 
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    with write_lock_held(db) as pid:
         writer = subprocess.run(
             [sys.executable, "-m", "dedup.cli", "--db", str(db), "ingest", str(feed), "--no-embed"],
             capture_output=True, text=True, cwd=ROOT,
         )  # fmt: skip
         assert writer.returncode == 75
-        assert f"is in use by another dedup process (pid {holder.pid})" in writer.stderr
+        assert f"is in use by another dedup process (pid {pid})" in writer.stderr
         reader = subprocess.run(
             [sys.executable, "-m", "dedup.cli", "--db", str(db), "clusters", "-f", "json"],
             capture_output=True, text=True, cwd=ROOT,
         )  # fmt: skip
         assert reader.returncode == 75 and "is being written by another dedup process" in reader.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     after = subprocess.run(
         [sys.executable, "-m", "dedup.cli", "--db", str(db), "clusters", "-f", "json"],
         capture_output=True, text=True, cwd=ROOT,
