@@ -86,7 +86,7 @@ def main() -> None:
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, __file__, "--child", target, f"-runs={args.runs}", "-max_len=20000",
-                 "-rss_limit_mb=2048", "-timeout=20", str(seeds)],
+                 "-rss_limit_mb=2048", "-timeout=20", f"-artifact_prefix={tmp}/", str(seeds)],
                 capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
             )  # fmt: skip
             seconds = time.perf_counter() - started
@@ -98,6 +98,11 @@ def main() -> None:
             )
             if not ok:
                 print(done.stderr[-4000:], file=sys.stderr)
+                for artifact in Path(tmp).glob("crash-*"):  # keep the input that failed
+                    kept = ROOT / "out" / "fuzz" / f"{target}-{artifact.name}"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_bytes(artifact.read_bytes())
+                    print(f"failing input kept in {kept}", file=sys.stderr)
     if not args.target:  # the full run, not a chosen few
         from _bench import save
 

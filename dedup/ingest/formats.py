@@ -204,7 +204,18 @@ def read_feed(path: str) -> Iterator[RawRecord | Reject]:
         except STREAM_ERRORS as exc:
             yield Reject(name, 0, "", f"input ends early or is corrupt ({exc})", "")
             return
-    parsed = feedparser.parse(raw)
+    try:
+        parsed = feedparser.parse(raw)
+    except Exception as exc:
+        # (found by fuzzing: a bad encoding declaration raised UnicodeDecodeError)
+        yield Reject(
+            name,
+            0,
+            "",
+            f"not a readable feed: {type(exc).__name__}: {exc}",
+            raw[:RAW_LIMIT].decode("utf-8", "replace"),
+        )
+        return
     if parsed.bozo and not parsed.entries:
         yield Reject(
             name,
