@@ -6,7 +6,7 @@ a warm uninterrupted run (SIGKILL, or SIGINT one time in four); then the same co
 again to completion, and the database compared
 table by table with one made by a single uninterrupted run, and `dedup check` run on it.
 
-Writes bench/results/crash.json. Usage: python3 scripts/crash_test.py [--kills 70] [--seed 1]
+Writes bench/results/crash.json. Usage: python3 scripts/crash_test.py [--kills 80] [--seed 1]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--kills", type=int, default=70, help="kill points (one in four SIGINT)")
+    parser.add_argument("--kills", type=int, default=80, help="kill points (one in four SIGINT)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     require_corpora()
