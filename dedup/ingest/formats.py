@@ -206,23 +206,12 @@ def read_feed(path: str) -> Iterator[RawRecord | Reject]:
             return
     try:
         parsed = feedparser.parse(raw)
-    except Exception as exc:
-        # (found by fuzzing: a bad encoding declaration raised UnicodeDecodeError)
+        failure = str(parsed.bozo_exception) if parsed.bozo and not parsed.entries else ""
+    except Exception as exc:  # found by fuzzing: a bad encoding declaration raised UnicodeDecodeError
+        failure = f"{type(exc).__name__}: {exc}"
+    if failure:
         yield Reject(
-            name,
-            0,
-            "",
-            f"not a readable feed: {type(exc).__name__}: {exc}",
-            raw[:RAW_LIMIT].decode("utf-8", "replace"),
-        )
-        return
-    if parsed.bozo and not parsed.entries:
-        yield Reject(
-            name,
-            0,
-            "",
-            f"not a readable feed: {parsed.bozo_exception}",
-            raw[:RAW_LIMIT].decode("utf-8", "replace"),
+            name, 0, "", f"not a readable feed: {failure}", raw[:RAW_LIMIT].decode("utf-8", "replace")
         )
         return
     if parsed.bozo:

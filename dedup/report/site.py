@@ -149,12 +149,26 @@ def diff_context(
     a_key, b_key = _key(store, a_ref), _key(store, b_ref)
     if a_key == b_key:
         raise NotFound("a diff needs two different articles")
-    if a_key > b_key:  # pairs are stored with a < b
-        a_key, b_key = b_key, a_key
+    try:
+        return _diff_of_keys(store, min(a_key, b_key), max(a_key, b_key), compute, side)
+    except NotFound:
+        raise NotFound(f"{a_ref} and {b_ref} were not judged to share text") from None
+
+
+def _diff_of_keys(
+    store: Store,
+    a_key: int,
+    b_key: int,
+    compute: Callable[[int, int], Comparison] | None,
+    side: Callable[[int], DiffSide] | None,
+) -> dict[str, Any]:
+    """`diff_context` for two keys, a < b (pairs are stored that way)."""
     comparison = store.stored_comparison(a_key, b_key)
     if comparison is None or comparison.relation == "none":
         if compute is None:
-            raise NotFound(f"{a_ref} and {b_ref} were not judged to share text")
+            raise NotFound(
+                f"articles {a_key} and {b_key} were not judged to share text"
+            )  # named by the caller
         comparison = compute(a_key, b_key)
     load = side or (lambda key: diff_side(store, key))
     a, b = load(a_key), load(b_key)
@@ -194,7 +208,7 @@ def write_site(store: Store, out: Path, progress: Callable[[int], None] | None =
         return sides[key]
 
     for n, (a, b) in enumerate(pairs):
-        context = diff_context(store, refs[a], refs[b], side=side)
+        context = _diff_of_keys(store, a, b, None, side)  # linked pairs: keys known, a < b
         page = render("diff.html.j2", inner, **context)
         (out / inner.diff(refs[a], refs[b]).removeprefix("../")).write_text(page, encoding="utf-8")
         if progress and n % 100 == 0:
