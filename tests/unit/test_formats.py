@@ -190,6 +190,8 @@ def test_progress_is_reported_in_input_bytes(tmp_path: Path) -> None:
 def test_feed_with_a_broken_encoding_declaration_is_a_reject(tmp_path: Path) -> None:
     """Found by atheris: feedparser raised UnicodeDecodeError on this declaration."""
     path = tmp_path / "bad.rss"
-    path.write_bytes(b'<?xml version="1.0" encoding="UTF-8\xff\xff\x01I"?>\n<rss version="2.0"><channel></channel></rss>')
+    path.write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8\xff\xff\x01I"?>\n<rss version="2.0"><channel></channel></rss>'
+    )
     items = list(read_records([str(path)], "feed"))
     assert len(items) == 1 and isinstance(items[0], Reject) and "not a readable feed" in items[0].reason
