@@ -69,15 +69,15 @@ def build_clusters(nodes: dict[int, Node], edges: Iterable[Edge], *, min_size: i
     for origin in remaining:
         if origin not in unassigned:
             continue
+        # The rule is monotone (more members only let more in), so the cluster is one
+        # fixpoint whatever the order: grow it from the neighbours of what joined last,
+        # never scanning articles with no link to it (linear in the edges, not quadratic).
         members = {origin}
-        grew = True
-        while grew:
-            grew = False
-            for key in sorted(unassigned - members, key=rank.__getitem__):
-                joined = links[key] & members
-                if origin in joined or len(joined) >= 2:
-                    members.add(key)
-                    grew = True
+        frontier = links[origin] & unassigned
+        while joining := {k for k in frontier if origin in links[k] or len(links[k] & members) >= 2}:
+            members |= joining
+            frontier = {n for k in joining for n in links[k]} | frontier
+            frontier = (frontier & unassigned) - members
         unassigned -= members
         if len(members) >= min_size:
             ordered = (origin, *sorted(members - {origin}, key=rank.__getitem__))

@@ -277,6 +277,61 @@ def make_copy(story: Story, pattern: str, n: int, rng: random.Random) -> tuple[d
     return record, noisy
 
 
+def make_patchwork(
+    chosen: list[Story], n: int, rng: random.Random, used: set[tuple[str, int]], stories: list[Story]
+) -> tuple[dict, list[dict]] | None:
+    """A roundup of one or two paragraphs from each of `chosen`, with glue text, other
+    headlines and a "Latest News" block: the record and its paragraph sources, or None when
+    fewer than two sources could be used. `used` keeps a source paragraph from being lifted
+    twice; `stories` supplies the other headlines."""
+    about = [s.topics[0] if s.topics else "the news" for s in chosen[:2]]
+    body = [rng.choice(GLUE).format(a=about[0], b=about[1], n=n + 1)]
+    sources: list[dict] = [{"paragraph": 0, "source": None}]
+    for story in chosen:
+        lifted = [
+            j
+            for j in range(1, len(story.paragraphs) - 1)
+            if len(story.paragraphs[j]) >= 100 and (story.id, j) not in used
+        ]
+        if not lifted:
+            continue
+        first = rng.choice(lifted)
+        for j in (first, first + 1)[: rng.choice([1, 2])]:
+            if len(story.paragraphs[j]) < 100 or (story.id, j) in used:
+                continue
+            used.add((story.id, j))
+            sources.append(
+                {"paragraph": len(body), "source": story.id, "source_paragraph": j, "wire": credit(story)}
+            )
+            body.append(story.paragraphs[j])
+    by_id = {s.id: s for s in chosen}
+    cited = sorted({s["source"] for s in sources if s["source"]})
+    if len(cited) < 2:
+        return None
+    # A patchwork is partial reuse of each source: no source may make up most of it
+    # (that would be a rewrite), so the outlet adds its own text until none is 45%.
+    others = [s.title for s in rng.sample(stories, 12) if s.id not in cited]
+    while max(share_of(body, sources, c) for c in cited) >= 0.45 and others:
+        picked, others = others[:3], others[3:]
+        body.insert(1, "Also in this roundup: " + "; ".join(picked) + ".")
+        for item in sources[1:]:
+            item["paragraph"] += 1
+        sources.insert(1, {"paragraph": 1, "source": None})
+    if max(share_of(body, sources, c) for c in cited) >= 0.45:
+        return None
+    outlet, footer = OUTLETS[n % len(OUTLETS)]
+    when = max(by_id[c].published for c in cited) + timedelta(hours=rng.randint(73, 120))
+    body += ["Latest News", *rng.sample(LATEST, 3), footer.format(year=when.year)]
+    record = {
+        "id": f"patchwork/{n:05d}",
+        "source": outlet,
+        "title": f"Roundup: {by_id[cited[0]].title}",
+        "published": when.isoformat(),
+        "body": "\n\n".join(body),
+    }
+    return record, sources
+
+
 def origin_record(story: Story) -> dict:
     sign_off = ["Reuter"] if story.outlet == "Reuters" else []
     return {
@@ -344,60 +399,14 @@ def main() -> None:
     for n in range(n_origins // 6):
         split = "dev" if n % 2 else "test"
         pool = [s for s in origins if s.split == split]
-        chosen = rng.sample(pool, rng.choice([2, 2, 3, 4]))
-        about = [s.topics[0] if s.topics else "the news" for s in chosen[:2]]
-        body = [rng.choice(GLUE).format(a=about[0], b=about[1], n=n + 1)]
-        sources: list[dict] = [{"paragraph": 0, "source": None}]
-        for story in chosen:
-            lifted = [
-                j
-                for j in range(1, len(story.paragraphs) - 1)
-                if len(story.paragraphs[j]) >= 100 and (story.id, j) not in used
-            ]
-            if not lifted:
-                continue
-            first = rng.choice(lifted)
-            for j in (first, first + 1)[: rng.choice([1, 2])]:
-                if len(story.paragraphs[j]) < 100 or (story.id, j) in used:
-                    continue
-                used.add((story.id, j))
-                sources.append(
-                    {"paragraph": len(body), "source": story.id, "source_paragraph": j, "wire": credit(story)}
-                )
-                body.append(story.paragraphs[j])
+        made = make_patchwork(rng.sample(pool, rng.choice([2, 2, 3, 4])), n, rng, used, stories)
+        if made is None:
+            continue
+        record, sources = made
+        add(record, "patchwork", None, split)
+        truth["provenance"][record["id"]] = sources
         cited = sorted({s["source"] for s in sources if s["source"]})
-        if len(cited) < 2:
-            continue
-        # A patchwork is partial reuse of each source: no source may make up most of it
-        # (that would be a rewrite), so the outlet adds its own text until none is 45%.
-        others = [s.title for s in rng.sample(stories, 12) if s.id not in cited]
-        while max(share_of(body, sources, c) for c in cited) >= 0.45 and others:
-            picked, others = others[:3], others[3:]
-            body.insert(1, "Also in this roundup: " + "; ".join(picked) + ".")
-            for item in sources[1:]:
-                item["paragraph"] += 1
-            sources.insert(1, {"paragraph": 1, "source": None})
-        if max(share_of(body, sources, c) for c in cited) >= 0.45:
-            continue
-        outlet, footer = OUTLETS[n % len(OUTLETS)]
-        latest = max(by_story[c].published for c in cited)
-        when = latest + timedelta(hours=rng.randint(73, 120))
-        body += ["Latest News", *rng.sample(LATEST, 3), footer.format(year=when.year)]
-        pid = f"patchwork/{n:05d}"
-        add(
-            {
-                "id": pid,
-                "source": outlet,
-                "title": f"Roundup: {by_story[cited[0]].title}",
-                "published": when.isoformat(),
-                "body": "\n\n".join(body),
-            },
-            "patchwork",
-            None,
-            split,
-        )
-        truth["provenance"][pid] = sources
-        truth["pairs"] += [{"a": c, "b": pid, "relation": "partial"} for c in cited]
+        truth["pairs"] += [{"a": c, "b": record["id"], "relation": "partial"} for c in cited]
 
     # Background: the rest of the real stories, most of which nobody copies.
     chosen_ids = {s.id for s in origins}
