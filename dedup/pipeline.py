@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -22,6 +25,7 @@ from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
 from dedup.fingerprint import IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
+from dedup.ingest.readers import RawRecord
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
 from dedup.provenance import SentenceLink, paragraph_sources
@@ -29,6 +33,11 @@ from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignm
 from dedup.store import Store, is_interrupt
 
 T = TypeVar("T")
+
+VERIFY_BATCH = 20_000
+"""Candidate pairs judged per batch (the texts of ~20,000 pairs: ~100 MB)."""
+TRACE_BATCH = 20_000
+"""Articles whose paragraph provenance is traced per batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,59 @@ class IngestOptions:
     """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
     index_config: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyOptions = field(default_factory=lambda: VerifyOptions())
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the wall time of the block to `seconds[stage]` (kept in the run's stats)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
+
+
+POOL_MIN_BYTES = 8 * 2**20
+"""Inputs at least this big are normalised and segmented on every core."""
+
+
+def _build_batch(
+    batch: list[RawRecord | Reject], fields: FieldMap, source: str, max_chars: int
+) -> list[tuple[Article | None, tuple[Reject, ...]]]:
+    """(article, problems) of each item: the reader's rejects pass through."""
+    return [
+        (None, (item,))
+        if isinstance(item, Reject)
+        else build_article(item, fields, default_outlet=source, max_chars=max_chars)
+        for item in batch
+    ]
+
+
+def _build_batches(
+    batches: Iterable[list[RawRecord | Reject]],
+    options: IngestOptions,
+    paths: list[str],
+) -> Generator[list[tuple[Article | None, tuple[Reject, ...]]], None, None]:
+    """`_build_batch` of each batch, in order. On a big input (`POOL_MIN_BYTES` of files)
+    the batches are built in a process pool, a few in flight at a time (memory stays
+    bounded) while this process reads the next and stores the last."""
+    build = functools.partial(
+        _build_batch, fields=options.fields, source=options.source, max_chars=options.max_chars
+    )
+    size = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
+    workers = os.cpu_count() or 1
+    if workers < 2 or size < POOL_MIN_BYTES:
+        yield from map(build, batches)
+        return
+    pending: collections.deque[Future[list[tuple[Article | None, tuple[Reject, ...]]]]] = collections.deque()
+    # The pool ends with the input (or when the caller closes this generator).
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for batch in batches:
+            pending.append(pool.submit(build, batch))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -110,6 +172,7 @@ def ingest(
     outer = store.transaction() if options.strict else contextlib.nullcontext()
     step = contextlib.nullcontext if options.strict else store.transaction
     run_id = 0
+    seconds: dict[str, float] = {}
     try:
         with outer:
             with step():
@@ -118,37 +181,32 @@ def ingest(
                 if options.index:
                     store.pin_index_config(options.index_config.pinned())
             records = read_records(paths, options.input_format, on_bytes=progress)
-            for batch in _batches(records, options.batch_size):
-                articles: list[Article] = []
-                problems: list[Reject] = []
-                found: tuple[Reject, ...]
-                for item in batch:
-                    counts["read"] += 1
-                    if isinstance(item, Reject):
-                        article, found = None, (item,)
-                    else:
-                        article, found = build_article(
-                            item,
-                            options.fields,
-                            default_outlet=options.source,
-                            max_chars=options.max_chars,
-                        )
-                    if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
-                        first = found[0]
-                        raise InputError(
-                            first.reason, file=first.file, line=first.line, field=first.field or None
-                        )
-                    problems.extend(found)
-                    if article is not None:
-                        articles.append(article)
-                with step():
-                    store.add_rejects(problems, run_id)
-                    fresh = _assign_versions(store, articles, counts)
-                    store.add_articles(fresh, store.next_article_key(), run_id)
-                rejects.extend(problems)
-                counts["stored"] += len(fresh)
-                counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
-                counts["title_only"] += sum(not a.body for a in fresh)
+            started = time.perf_counter()
+            with contextlib.closing(
+                _build_batches(_batches(records, options.batch_size), options, paths)
+            ) as built:
+                for batch in built:
+                    articles: list[Article] = []
+                    problems: list[Reject] = []
+                    for article, found in batch:
+                        counts["read"] += 1
+                        if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
+                            first = found[0]
+                            raise InputError(
+                                first.reason, file=first.file, line=first.line, field=first.field or None
+                            )
+                        problems.extend(found)
+                        if article is not None:
+                            articles.append(article)
+                    with _timed(seconds, "store"), step():
+                        store.add_rejects(problems, run_id)
+                        fresh = _assign_versions(store, articles, counts)
+                        store.add_articles(fresh, store.next_article_key(), run_id)
+                    rejects.extend(problems)
+                    counts["stored"] += len(fresh)
+                    counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
+                    counts["title_only"] += sum(not a.body for a in fresh)
+            seconds["read"] = round(time.perf_counter() - started - seconds.get("store", 0.0), 3)
             counts["rejected"] = sum(r.action == "rejected" for r in rejects)
             counts["fields_dropped"] = sum(r.action == "field dropped" for r in rejects)
             counts["skipped"] = sum(r.action == "skipped" for r in rejects)
@@ -158,10 +216,12 @@ def ingest(
                     # Everything not yet fingerprinted, in key order (a pair is found when
                     # its later article is indexed): this run's articles, what an earlier
                     # --no-index left, and what an interrupted run stored.
-                    _fingerprint_pending(store, run_id, options.index_config)
+                    with _timed(seconds, "fingerprint"):
+                        _fingerprint_pending(store, run_id, options.index_config)
                     index_summary, verify_summary, cluster_summary = _analyse(
-                        store, run_id, options.index_config, options.verify, embedder, stats
+                        store, run_id, options.index_config, options.verify, embedder, stats, seconds
                     )
+                stats["seconds"] = seconds
                 store.finish_run(run_id, stats)
     except (KeyboardInterrupt, Exception) as exc:
         if not is_interrupt(exc):
@@ -198,9 +258,14 @@ def index(
     with store.transaction():
         store.pin_index_config(config.pinned())
         run_id = store.begin_run("index", dataclasses.asdict(config))
-        _fingerprint_pending(store, run_id, config, batch_size, workers)
+        seconds: dict[str, float] = {}
+        with _timed(seconds, "fingerprint"):
+            _fingerprint_pending(store, run_id, config, batch_size, workers)
         stats: dict[str, object] = {}
-        summary, verified, _ = _analyse(store, run_id, config, verify or VerifyOptions(), embedder, stats)
+        summary, verified, _ = _analyse(
+            store, run_id, config, verify or VerifyOptions(), embedder, stats, seconds
+        )
+        stats["seconds"] = seconds
         store.finish_run(run_id, stats)
     return summary, verified
 
@@ -212,12 +277,17 @@ def _analyse(
     verify: VerifyOptions,
     embedder: Embedder | None,
     stats: dict[str, object],
+    seconds: dict[str, float],
 ) -> tuple[IndexSummary, VerifySummary, ClusterSummary]:
     """Everything after fingerprinting, for the articles fingerprinted in `run_id`:
-    candidates, verification, then clusters and provenance. Adds their summaries to `stats`."""
-    found = _index_run(store, run_id, config)
-    verified = verify_run(store, run_id, verify, embedder)
-    traced = cluster_and_trace(store, run_id)
+    candidates, verification, then clusters and provenance. Adds their summaries to `stats`
+    and their wall times to `seconds` (`embed` is the part of `verify` spent in the model)."""
+    with _timed(seconds, "candidates"):
+        found = _index_run(store, run_id, config)
+    with _timed(seconds, "verify"):
+        verified = verify_run(store, run_id, verify, embedder, seconds)
+    with _timed(seconds, "cluster"):
+        traced = cluster_and_trace(store, run_id)
     stats.update(
         index=dataclasses.asdict(found),
         verify=dataclasses.asdict(verified),
@@ -297,26 +367,45 @@ def _assign_versions(store: Store, articles: list[Article], counts: dict[str, in
 
 
 def verify_run(
-    store: Store, run_id: int, options: VerifyOptions | None = None, embedder: Embedder | None = None
+    store: Store,
+    run_id: int,
+    options: VerifyOptions | None = None,
+    embedder: Embedder | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> VerifySummary:
     """Align and score every candidate pair found in `run_id` (`judge_pairs`, with the
-    model behind the store's embedding cache); store verdicts and alignments."""
+    model behind the store's embedding cache); store verdicts and alignments.
+
+    Pairs go `VERIFY_BATCH` at a time (texts read, judged, written, dropped), so memory is
+    bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
+    """
     options = options or VerifyOptions()
     pairs = store.candidates_of_run(run_id)
-    sides = {k: SideText(*v) for k, v in store.side_texts([k for pair in pairs for k in pair]).items()}
-    info = store.nodes(sorted(sides))
-    rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
     cache: list[CachedEmbedder] = []
 
     def encode(sentences: list[str]) -> np.ndarray:
-        cache.append(CachedEmbedder(embedder or MiniLMEmbedder(options.device), store))
-        return cache[0].encode(sentences)
+        with _timed(seconds if seconds is not None else {}, "embed"):
+            if not cache:
+                cache.append(CachedEmbedder(embedder or MiniLMEmbedder(options.device), store))
+            return cache[0].encode(sentences)
 
-    rows, alignment_rows, counts, sentences, embedded = judge_pairs(
-        pairs, sides, rank, options, encode, run_id
-    )
+    counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
+    sentences = embedded = 0
+    for start in range(0, len(pairs), VERIFY_BATCH):
+        batch = pairs[start : start + VERIFY_BATCH]
+        texts = store.side_texts([k for pair in batch for k in pair])
+        sides = {k: SideText(*v) for k, v in texts.items()}
+        info = store.nodes(sorted(sides))
+        rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
+        rows, alignment_rows, found, compared, distinct = judge_pairs(
+            batch, sides, rank, options, encode, run_id
+        )
+        store.add_pairs(rows, alignment_rows)
+        for relation, n in found.items():
+            counts[relation] += n
+        sentences += compared
+        embedded += distinct
     computed = cache[0].misses if cache else 0
-    store.add_pairs(rows, alignment_rows)
     return VerifySummary(
         pairs=len(pairs), sentences=sentences, embedded=embedded, computed=computed, **counts
     )
@@ -378,14 +467,17 @@ def judge_pairs(
 
 
 def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> ClusterSummary:
-    """Rebuild story clusters from every strong pair, and trace paragraph provenance of
-    every article touched by a pair verified in `run_id`.
+    """Rebuild the story clusters that pairs verified in `run_id` can change, and trace
+    paragraph provenance of every article touched by such a pair.
 
-    Clusters are recomputed from all pairs each time (a pure function of them), so any
-    split of the input into runs gives the same clusters; provenance is recomputed for both
-    sides of each new pair, since a late-arriving original changes who copied whom.
+    Clusters are a pure function of the strong pairs, computed per connected component
+    (`build_clusters` never crosses one), so only the components holding this run's pairs
+    are rebuilt: any split of the input into runs gives the same clusters, and a day's
+    increment costs what its own stories cost, not what the whole database holds.
+    Provenance is recomputed for both sides of each new pair, since a late-arriving
+    original changes who copied whom.
     """
-    strong = store.strong_pairs()
+    strong = store.strong_component(run_id)
     keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
     info = store.nodes(keys)
     nodes = {k: Node(k, info[k][0], info[k][1]) for k in keys if k in info}
@@ -405,9 +497,23 @@ def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> C
                     (best[key, m] for m in c.members if (key, m) in best), key=lambda rs: rs[1]
                 )
             members.append((c.cluster_id, key, position, relation, score))
-    store.replace_clusters(rows, members, run_id)
+    store.replace_clusters_of(keys, rows, members, run_id)
+    total, clustered = store.cluster_counts()
 
     touched = store.pairs_touching(run_id)
+    reused = 0
+    for start in range(0, len(touched), TRACE_BATCH):
+        reused += _trace(store, touched[start : start + TRACE_BATCH], run_id, min_share)
+    return ClusterSummary(
+        clusters=total,
+        clustered=clustered,
+        traced=len(touched),
+        reused_paragraphs=reused,
+    )
+
+
+def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> int:
+    """Store the paragraph provenance of `touched`; the number of paragraphs with a source."""
     links = store.links_of(touched)
     others = sorted({o for _, _, o, _, _ in links} | set(touched))
     info = store.nodes(others)
@@ -429,12 +535,7 @@ def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> C
                 (key, src.paragraph, src.source, src.source_paragraph, src.kind, src.share, run_id)
             )
     store.replace_reuse(touched, reuse_rows)
-    return ClusterSummary(
-        clusters=len(clusters),
-        clustered=sum(len(c.members) for c in clusters),
-        traced=len(touched),
-        reused_paragraphs=sum(1 for r in reuse_rows if r[2] is not None),
-    )
+    return sum(1 for r in reuse_rows if r[2] is not None)
 
 
 def prediction(store: Store) -> tuple[Prediction, list[str]]:

@@ -10,6 +10,7 @@ Bulk writes go through DuckDB's appender or registered numpy arrays: row-by-row
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -244,13 +245,20 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False) -> Store:
-        """Open (creating and migrating if needed) a dedup database."""
+    def open(cls, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Store:
+        """Open (creating and migrating if needed) a dedup database.
+
+        `memory_limit` (default: the `DEDUP_MEMORY_LIMIT` environment variable, else DuckDB's
+        80% of RAM) caps DuckDB's buffer pool, "4GB" say; beyond it, joins and sorts spill
+        to `<db>.tmp/`. DuckDB otherwise keeps as much of a big database cached as it can,
+        which reads as memory growing with the number of articles.
+        """
         path = str(path)
         if read_only and path != ":memory:" and not Path(path).exists():
             raise StoreError(f"no database at {path}; create one with `dedup ingest`")
+        limit = memory_limit or os.environ.get("DEDUP_MEMORY_LIMIT")
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only, config={"memory_limit": limit} if limit else {})
         except duckdb.Error as exc:
             kind = BusyError if "lock" in str(exc).lower() else StoreError
             raise kind(_explain_open_error(path, exc, read_only)) from exc
@@ -893,11 +901,41 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return self._dicts(sql, params)
 
-    def strong_pairs(self) -> list[tuple[int, int, str, float]]:
-        rows = self.con.execute(
-            "SELECT a, b, relation, score FROM pairs WHERE relation IN ('duplicate', 'rewrite') ORDER BY a, b"
-        ).fetchall()
-        return [(int(a), int(b), str(r), float(sc)) for a, b, r, sc in rows]
+    def strong_component(self, run_id: int) -> list[tuple[int, int, str, float]]:
+        """The strong pairs of every connected component (of the graph of strong pairs)
+        that holds a pair verified in `run_id`: all a run can change of the clusters.
+
+        Grown a hop at a time from the run's pairs; a component is a story and its copies,
+        so this is a few small queries however big the database is.
+        """
+        seen: set[int] = set()
+        frontier = {
+            int(k)
+            for row in self.con.execute("SELECT a, b FROM pairs WHERE run_id = ?", [run_id]).fetchall()
+            for k in row
+        }
+        edges: set[tuple[int, int, str, float]] = set()
+        while frontier:
+            seen |= frontier
+            with self._registered("_hop", {"k": np.asarray(sorted(frontier), dtype=np.int64)}):
+                rows = self.con.execute(
+                    """
+                    SELECT a, b, relation, score FROM pairs
+                    WHERE relation IN ('duplicate', 'rewrite')
+                      AND (a IN (SELECT k FROM _hop) OR b IN (SELECT k FROM _hop))
+                    """
+                ).fetchall()
+            found = {(int(a), int(b), str(r), float(sc)) for a, b, r, sc in rows}
+            edges |= found
+            frontier = {k for a, b, _, _ in found for k in (a, b)} - seen
+        return sorted(edges)
+
+    def cluster_counts(self) -> tuple[int, int]:
+        """(clusters, clustered articles)."""
+        row = self.con.execute(
+            "SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM cluster_members)"
+        ).fetchall()[0]
+        return int(row[0]), int(row[1])
 
     def nodes(self, keys: Sequence[int]) -> dict[int, tuple[datetime | None, str]]:
         """(published UTC, wire) of articles, for ordering who came first."""
@@ -909,11 +947,24 @@ class Store:
             ).fetchall()
         return {int(k): (p, w) for k, p, w in rows}
 
-    def replace_clusters(
-        self, rows: Sequence[tuple[str, int, int]], members: Sequence[tuple[Any, ...]], run_id: int
+    def replace_clusters_of(
+        self,
+        keys: Sequence[int],
+        rows: Sequence[tuple[str, int, int]],
+        members: Sequence[tuple[Any, ...]],
+        run_id: int,
     ) -> None:
-        """All clusters, recomputed: (cluster_id, origin, size) and (cluster_id, key, position, relation, score)."""
-        self.con.execute("DELETE FROM cluster_members; DELETE FROM clusters")
+        """Replace the clusters that hold any of `keys` (whole components) by `rows`/`members`."""
+        with self._registered("_component", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)}):
+            self.con.execute(
+                """
+                CREATE TEMP TABLE _stale AS
+                SELECT DISTINCT cluster_id FROM cluster_members WHERE article_key IN (SELECT k FROM _component);
+                DELETE FROM cluster_members WHERE cluster_id IN (SELECT cluster_id FROM _stale);
+                DELETE FROM clusters WHERE cluster_id IN (SELECT cluster_id FROM _stale);
+                DROP TABLE _stale;
+                """
+            )
         self._append("clusters", [(cid, origin, size, run_id) for cid, origin, size in rows])
         self._append("cluster_members", members)
 

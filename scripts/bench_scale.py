@@ -1,0 +1,183 @@
+"""Scale on one machine: 10,000 to 1,000,000 articles, then a day's 10,000 on top.
+
+For each size N, in a child process of its own (so each has its own peak RSS): `dedup
+ingest` of the first N articles of the scale corpus (`scripts/make_scale_corpus.py`) into a
+fresh database, which stores, fingerprints, finds candidates, verifies, clusters and
+traces provenance; then the next 10,000 articles of the corpus (a fresh day, with copies of
+stories already stored) ingested on top. The baseline of the increment, measured in the
+same run: the same 10,000 articles into an empty database. Stage times come from the run's
+own record (`runs.stats.seconds`).
+
+Verification embeds what lexical alignment leaves open (on the CPU) up to `--embed-upto`
+articles; larger sizes verify lexically (`--no-embed`): on 2 CPU cores the model alone would
+take hours at a million articles (see docs/performance.md; the GPU path is
+`scripts/bench_gpu.py`).
+
+Writes bench/results/scale.json. Usage:
+  python3 scripts/bench_scale.py [--sizes 10000,100000,1000000] [--embed-upto 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _bench import ROOT, peak_rss_mb, print_table, require_corpora, save
+
+from dedup.pipeline import IngestOptions, VerifyOptions, ingest
+from dedup.store import Store
+
+SCALE = ROOT / "bench" / "scale"
+INCREMENT = 10_000
+STAGES = ("read", "store", "fingerprint", "candidates", "verify", "embed", "cluster")
+
+
+def feed_slice(source: Path, start: int, count: int, target: Path) -> Path:
+    """Lines [start, start + count) of the corpus: every prefix of it is a corpus of its own."""
+    if not target.exists():
+        with source.open(encoding="utf-8") as f, target.open("w", encoding="utf-8") as out:
+            out.writelines(islice(f, start, start + count))
+    return target
+
+
+def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
+    """One `dedup ingest`, measured from inside (stage times from the run's stats)."""
+    started = time.perf_counter()
+    with Store.open(db, memory_limit=memory_limit) as store:
+        summary = ingest(store, [feed], IngestOptions(verify=VerifyOptions(embed=embed)))
+        stats = json.loads(
+            store.con.execute("SELECT stats FROM runs WHERE run_id = ?", [summary.run_id]).fetchall()[0][0]
+        )
+    wall = time.perf_counter() - started
+    assert summary.verify is not None and summary.clusters is not None
+    return {
+        "articles": summary.stored,
+        "wall_s": round(wall, 1),
+        "seconds": stats["seconds"],
+        "candidates": summary.verify.pairs,
+        "reuse_pairs": summary.verify.pairs - summary.verify.none,
+        "embedded": summary.verify.computed,
+        "clusters": summary.clusters.clusters,
+        "peak_rss_mb": round(peak_rss_mb()),
+        "db_mb": round(Path(db).stat().st_size / 2**20),
+    }
+
+
+def run_phase(db: Path, feed: Path, embed: bool, memory_limit: str) -> dict:
+    mode = "embed" if embed else "lexical"
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", str(db), str(feed), mode, memory_limit],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row(label: str, n: int, embed: bool, result: dict) -> dict:
+    seconds = result["seconds"]
+    out = {
+        "run": label,
+        "articles": n,
+        "verify": "embed" if embed else "lexical",
+        "wall_s": result["wall_s"],
+        "articles_per_s": round(result["articles"] / result["wall_s"]),
+        **{f"{s}_s": seconds.get(s) for s in STAGES},
+        "per_1k_s": round(1000 * result["wall_s"] / max(result["articles"], 1), 2),
+    }
+    return {
+        **out,
+        **{
+            k: result[k]
+            for k in ("candidates", "reuse_pairs", "embedded", "clusters", "peak_rss_mb", "db_mb")
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--embed-upto", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the databases under bench/scale/work")
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB's buffer pool (DEDUP_MEMORY_LIMIT)")
+    parser.add_argument("--phase", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        db, feed, mode, limit = args.phase
+        print(json.dumps(phase(db, feed, mode == "embed", limit)))
+        return
+    require_corpora()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    largest = max(sizes)
+    corpus = SCALE / str(largest) / "feed.jsonl"
+    if not corpus.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(largest)],
+            check=True,
+        )
+    work = SCALE / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    rows = []
+    for n in sizes:
+        embed = n <= args.embed_upto
+        feed = feed_slice(corpus, 0, n, work / f"feed-{n}.jsonl")
+        # The day after: the next chunk of the corpus (its late copies reprint stored stories).
+        day = feed_slice(
+            SCALE / str(largest) / ("increment.jsonl" if n == largest else "feed.jsonl"),
+            0 if n == largest else n,
+            INCREMENT,
+            work / f"day-{n}.jsonl",
+        )
+        db = work / f"scale-{n}.duckdb"
+        rows.append(row("ingest", n, embed, run_phase(db, feed, embed, args.memory_limit)))
+        print_table(rows[-1:], list(rows[-1]))
+        rows.append(
+            row(f"+{INCREMENT:,} on {n:,}", INCREMENT, embed, run_phase(db, day, embed, args.memory_limit))
+        )
+        rows.append(
+            row(
+                f"{INCREMENT:,} into empty",
+                INCREMENT,
+                embed,
+                run_phase(work / f"empty-{n}.duckdb", day, embed, args.memory_limit),
+            )
+        )
+        print_table(rows[-2:], list(rows[-1]))
+        for path in work.glob(f"*-{n}.duckdb*"):
+            if not args.keep:
+                path.unlink()
+    columns = [
+        "run",
+        "articles",
+        "verify",
+        "wall_s",
+        "articles_per_s",
+        *[f"{s}_s" for s in STAGES],
+        "per_1k_s",
+        "peak_rss_mb",
+        "db_mb",
+    ]
+    print()
+    print_table(rows, columns)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    path = save(
+        "scale",
+        {"sizes": sizes, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit, "rows": rows},
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
