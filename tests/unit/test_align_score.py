@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.align import align_sentences, facts_conflict, word_edits
+from dedup.align import AlignConfig, align_sentences, facts_conflict, open_sentences, word_edits
 from dedup.embed import HashingEmbedder
 from dedup.score import SideText, score_alignment
 
@@ -108,3 +108,15 @@ def test_boilerplate_is_shown_but_not_counted() -> None:
     result = dedup.compare(text, copy, embedder=HashingEmbedder())
     assert result.relation == "duplicate" and result.containment_b == 1.0
     assert any(x.kind == "added" for x in result.alignments)
+
+
+def test_open_sentences_leave_out_those_every_pairing_of_which_facts_would_refuse() -> None:
+    a = [
+        "Union Bank raised its prime rate to 7-1/2 pct on Monday, officials said.",
+        "the weather in the region was mild and dry for most of the week.",
+    ]
+    b = ["First National Bank of Boston raised its prime rate to 8 pct on Tuesday."]
+    assert facts_conflict(a[0], b[0]) and not facts_conflict(a[1], b[0])
+    # a[0] could never be matched to anything in B: no embedding is spent on it.
+    assert open_sentences([], a, b) == ([1], [0])
+    assert open_sentences([], a, b, AlignConfig(check_facts=False)) == ([0, 1], [0])
