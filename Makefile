@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench bench-scale venv clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,10 @@ bench: $(STAMP)
 	$(BIN)/python scripts/crash_test.py
 	$(BIN)/python scripts/bench_hostile.py
 	$(BIN)/python scripts/fuzz_readers.py
+
+bench-scale: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,web,spark,bench]'
+	$(BIN)/python scripts/bench_scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -620,17 +620,23 @@ class Store:
         )
 
     def unindexed_texts(self, limit: int) -> list[ArticleText]:
-        """Up to `limit` stored articles that have no fingerprints yet, oldest first."""
-        bodies = self.con.execute(
-            """
-            SELECT a.article_key, a.body FROM articles a
-            ANTI JOIN signatures s USING (article_key)
-            ORDER BY a.article_key LIMIT ?
-            """,
+        """Up to `limit` stored articles that have no fingerprints yet, oldest first.
+
+        The anti-join reads keys only; bodies are read for the keys it found (a million
+        stored bodies are not scanned to fingerprint a day's increment)."""
+        keys = self.con.execute(
+            "SELECT article_key FROM articles ANTI JOIN signatures USING (article_key)"
+            " ORDER BY article_key LIMIT ?",
             [limit],
         ).fetchall()
-        if not bodies:
+        if not keys:
             return []
+        with self._registered("_pending", {"article_key": np.array([k for (k,) in keys], dtype=np.int64)}):
+            bodies = self.con.execute(
+                "SELECT a.article_key, a.body FROM articles a JOIN _pending USING (article_key)"
+                " WHERE a.article_key BETWEEN ? AND ? ORDER BY a.article_key",
+                [keys[0][0], keys[-1][0]],
+            ).fetchall()
         rows = self.con.execute(
             """
             SELECT article_key, paragraph, start_char, end_char, role FROM paragraphs

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import ROOT, peak_rss_mb, print_table, require_corpora, save
+from _bench import RESULTS, ROOT, peak_rss_mb, print_table, require_corpora, save
 
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
@@ -157,6 +157,16 @@ def main() -> None:
         for path in work.glob(f"*-{n}.duckdb*"):
             if not args.keep:
                 path.unlink()
+        save(
+            "scale",
+            {
+                "sizes": sizes,
+                "embed_upto": args.embed_upto,
+                "memory_limit": args.memory_limit,
+                "rows": rows,
+                "complete": n == sizes[-1],
+            },
+        )
     columns = [
         "run",
         "articles",
@@ -172,11 +182,7 @@ def main() -> None:
     print_table(rows, columns)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    path = save(
-        "scale",
-        {"sizes": sizes, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit, "rows": rows},
-    )
-    print(f"\nwrote {path}")
+    print(f"\nwrote {RESULTS / 'scale.json'}")
 
 
 if __name__ == "__main__":
