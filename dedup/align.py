@@ -258,8 +258,9 @@ def open_sentences(
     The last condition is what keeps embedding affordable at scale (a trimmed reprint
     leaves the original's tail open against the copy's footer, and most such pairs report
     different numbers or names): a sentence whose every pairing would be refused can never
-    be matched, so leaving it out changes no result and saves its embedding (38% of them on
-    the scale corpus).
+    be matched, so leaving it out saves its embedding (38% of them on the scale corpus)
+    and changes no match, short of a tie between exactly equal cosines, which `_greedy`
+    breaks by position (verdicts and alignments were identical on 18,111 pairs).
     """
     matched_a = {x.a_index for x in alignments if x.kind in ("verbatim", "edited")}
     matched_b = {x.b_index for x in alignments if x.kind in ("verbatim", "edited")}

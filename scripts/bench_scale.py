@@ -130,43 +130,28 @@ def main() -> None:
     work.mkdir(parents=True)
     rows = []
     for n in sizes:
-        embed = n <= args.embed_upto
         feed = feed_slice(corpus, 0, n, work / f"feed-{n}.jsonl")
         # The day after: the next chunk of the corpus (its late copies reprint stored stories).
-        day = feed_slice(
-            SCALE / str(largest) / ("increment.jsonl" if n == largest else "feed.jsonl"),
-            0 if n == largest else n,
-            INCREMENT,
-            work / f"day-{n}.jsonl",
-        )
-        db = work / f"scale-{n}.duckdb"
-        rows.append(row("ingest", n, embed, run_phase(db, feed, embed, args.memory_limit)))
-        print_table(rows[-1:], list(rows[-1]))
-        rows.append(
-            row(f"+{INCREMENT:,} on {n:,}", INCREMENT, embed, run_phase(db, day, embed, args.memory_limit))
-        )
-        rows.append(
-            row(
-                f"{INCREMENT:,} into empty",
-                INCREMENT,
-                embed,
-                run_phase(work / f"empty-{n}.duckdb", day, embed, args.memory_limit),
-            )
-        )
-        print_table(rows[-2:], list(rows[-1]))
-        for path in work.glob(f"*-{n}.duckdb*"):
-            if not args.keep:
-                path.unlink()
-        save(
-            "scale",
-            {
-                "sizes": sizes,
-                "embed_upto": args.embed_upto,
-                "memory_limit": args.memory_limit,
-                "rows": rows,
-                "complete": n == sizes[-1],
-            },
-        )
+        after = SCALE / str(largest) / ("increment.jsonl" if n == largest else "feed.jsonl")
+        day = feed_slice(after, 0 if n == largest else n, INCREMENT, work / f"day-{n}.jsonl")
+        # Lexical at every size (the per-article cost compared across sizes), and with
+        # embeddings where the CPU can afford them.
+        for embed in (False, True) if n <= args.embed_upto else (False,):
+            mode = "embed" if embed else "lexical"
+            db, empty = work / f"scale-{n}-{mode}.duckdb", work / f"empty-{n}-{mode}.duckdb"
+            for label, count, target, source in (
+                ("ingest", n, db, feed),
+                (f"+{INCREMENT:,} on {n:,}", INCREMENT, db, day),
+                (f"{INCREMENT:,} into empty", INCREMENT, empty, day),
+            ):
+                rows.append(row(label, count, embed, run_phase(target, source, embed, args.memory_limit)))
+                print_table(rows[-1:], list(rows[-1]))
+            for path in work.glob(f"*-{n}-{mode}.duckdb*"):
+                if not args.keep:
+                    path.unlink()
+            done = n == sizes[-1] and not embed
+            settings = {"sizes": sizes, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit}
+            save("scale", {**settings, "rows": rows, "complete": done})
     columns = [
         "run",
         "articles",
