@@ -38,6 +38,8 @@ VERIFY_BATCH = 20_000
 """Candidate pairs judged per batch (the texts of ~20,000 pairs: ~100 MB)."""
 TRACE_BATCH = 20_000
 """Articles whose paragraph provenance is traced per batch."""
+CANDIDATE_BATCH = 100_000
+"""Candidate pairs scored from their signatures per batch (~100 MB of signatures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +314,32 @@ def _fingerprint_pending(
 
 
 def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:
-    """Candidates for the articles fingerprinted in `run_id`, scored from their signatures."""
+    """Candidates for the articles fingerprinted in `run_id`, scored from their signatures.
+
+    Scored and stored `CANDIDATE_BATCH` pairs at a time: the signatures of a million
+    pairs' sides, gathered at once, were gigabytes of temporaries."""
     rows = store.find_candidates(run_id, config.max_bucket, config.window_days)
+    counts = dict.fromkeys(("via_exact", "via_document", "via_passage"), 0)
+    for start in range(0, len(rows), CANDIDATE_BATCH):
+        batch = rows[start : start + CANDIDATE_BATCH]
+        columns = _score_candidates(store, batch, run_id, config)
+        for name in counts:
+            counts[name] += int(columns[name].sum())
+        store.add_candidates(columns)
+    store.candidate_passage_pairs(run_id, config.max_bucket)
+    return IndexSummary(
+        indexed=store.indexed_in_run(run_id),
+        candidates=len(rows),
+        hot_buckets=store.hot_bucket_count(run_id),
+        **counts,
+    )
+
+
+def _score_candidates(
+    store: Store, rows: list[tuple[object, ...]], run_id: int, config: IndexConfig
+) -> dict[str, np.ndarray]:
+    """The `candidates` columns of some candidate rows: Jaccard and containments estimated
+    from the stored signatures."""
     a = np.array([r[0] for r in rows], dtype=np.int64)
     b = np.array([r[1] for r in rows], dtype=np.int64)
     keys, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
@@ -336,16 +362,7 @@ def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:
     # Exact copies (same folded text) are certain, whatever the sampled estimate says.
     for name in ("jaccard", "containment_a", "containment_b"):
         columns[name] = np.where(columns["via_exact"], 1.0, columns[name])
-    store.add_candidates(columns)
-    store.candidate_passage_pairs(run_id, config.max_bucket)
-    return IndexSummary(
-        indexed=store.indexed_in_run(run_id),
-        candidates=len(rows),
-        via_exact=int(columns["via_exact"].sum()),
-        via_document=int(columns["via_document"].sum()),
-        via_passage=int(columns["via_passage"].sum()),
-        hot_buckets=store.hot_bucket_count(run_id),
-    )
+    return columns
 
 
 def _assign_versions(store: Store, articles: list[Article], counts: dict[str, int]) -> list[Article]:

@@ -102,6 +102,20 @@ def row(label: str, n: int, embed: bool, result: dict) -> dict:
     }
 
 
+def earlier_rows(sizes: list[int]) -> list[dict]:
+    """Rows of the last scale.json for sizes not measured now (a row belongs to the size of
+    the `ingest` row it follows)."""
+    path = RESULTS / "scale.json"
+    if not path.exists():
+        return []
+    kept, size = [], 0
+    for old in json.loads(path.read_text())["rows"]:
+        size = old["articles"] if old["run"] == "ingest" else size
+        if old.setdefault("size", size) not in sizes:
+            kept.append(old)
+    return kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -109,6 +123,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--embed-upto", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the databases under bench/scale/work")
+    parser.add_argument("--merge", action="store_true", help="keep the other sizes' rows of scale.json")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB's buffer pool (DEDUP_MEMORY_LIMIT)")
     parser.add_argument("--phase", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -128,7 +143,7 @@ def main() -> None:
     work = SCALE / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    rows = []
+    rows = earlier_rows(sizes) if args.merge else []
     for n in sizes:
         feed = feed_slice(corpus, 0, n, work / f"feed-{n}.jsonl")
         # The day after: the next chunk of the corpus (its late copies reprint stored stories).
@@ -144,13 +159,15 @@ def main() -> None:
                 (f"+{INCREMENT:,} on {n:,}", INCREMENT, db, day),
                 (f"{INCREMENT:,} into empty", INCREMENT, empty, day),
             ):
-                rows.append(row(label, count, embed, run_phase(target, source, embed, args.memory_limit)))
+                result = run_phase(target, source, embed, args.memory_limit)
+                rows.append({"size": n, **row(label, count, embed, result)})
                 print_table(rows[-1:], list(rows[-1]))
             for path in work.glob(f"*-{n}-{mode}.duckdb*"):
                 if not args.keep:
                     path.unlink()
             done = n == sizes[-1] and not embed
-            settings = {"sizes": sizes, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit}
+            measured = sorted({r["size"] for r in rows})
+            settings = {"sizes": measured, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit}
             save("scale", {**settings, "rows": rows, "complete": done})
     columns = [
         "run",

@@ -1,6 +1,7 @@
 """What makes a million articles affordable must not change a single result: the process
-pool that builds articles, verification and provenance in batches, clusters rebuilt only
-where a run adds pairs; and the scale corpus generator is deterministic and distinct."""
+pool that builds articles, candidates, verification and provenance in batches, clusters
+rebuilt only where a run adds pairs; and the scale corpus generator is deterministic and
+distinct."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def test_pool_and_small_batches_give_the_same_database(
     monkeypatch.setattr(pipeline, "POOL_MIN_BYTES", 0)
     monkeypatch.setattr(pipeline, "VERIFY_BATCH", 3)
     monkeypatch.setattr(pipeline, "TRACE_BATCH", 4)
+    monkeypatch.setattr(pipeline, "CANDIDATE_BATCH", 5)
     with Store.open(tmp_path / "pooled.duckdb") as store:
         summary = ingest(store, [str(FEED)], IngestOptions(batch_size=7, verify=VerifyOptions(embed=False)))
     assert summary.verify is not None and summary.verify.pairs > 10
