@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import RESULTS, ROOT, peak_rss_mb, print_table, require_corpora, save
+from _bench import RESULTS, ROOT, peak_rss_mb, print_table, require_corpora, run_phase, save
 
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
@@ -71,15 +71,9 @@ def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
     }
 
 
-def run_phase(db: Path, feed: Path, embed: bool, memory_limit: str) -> dict:
-    mode = "embed" if embed else "lexical"
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", str(db), str(feed), mode, memory_limit],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(db: Path, feed: Path, embed: bool, memory_limit: str) -> dict:
+    """`phase` in a child process of its own."""
+    return run_phase(Path(__file__), str(db), str(feed), "embed" if embed else "lexical", memory_limit)
 
 
 def row(label: str, n: int, embed: bool, result: dict) -> dict:
@@ -159,7 +153,7 @@ def main() -> None:
                 (f"+{INCREMENT:,} on {n:,}", INCREMENT, db, day),
                 (f"{INCREMENT:,} into empty", INCREMENT, empty, day),
             ):
-                result = run_phase(target, source, embed, args.memory_limit)
+                result = measure(target, source, embed, args.memory_limit)
                 rows.append({"size": n, **row(label, count, embed, result)})
                 print_table(rows[-1:], list(rows[-1]))
             for path in work.glob(f"*-{n}-{mode}.duckdb*"):
