@@ -397,11 +397,12 @@ def verify_run(
     bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
     """
     options = options or VerifyOptions()
+    seconds = {} if seconds is None else seconds
     pairs = store.candidates_of_run(run_id)
     cache: list[CachedEmbedder] = []
 
     def encode(sentences: list[str]) -> np.ndarray:
-        with _timed(seconds if seconds is not None else {}, "embed"):
+        with _timed(seconds, "embed"):
             if not cache:
                 cache.append(CachedEmbedder(embedder or MiniLMEmbedder(options.device), store))
             return cache[0].encode(sentences)

@@ -391,6 +391,11 @@ class Store:
             ],
         )
 
+    def run_stats(self, run_id: int) -> dict[str, Any]:
+        """What `finish_run` recorded of a run (counts, summaries, `seconds` per stage)."""
+        rows = self.con.execute("SELECT stats FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        return dict(json.loads(rows[0][0])) if rows and rows[0][0] else {}
+
     # -- articles ----------------------------------------------------------------------
     def known_versions(self, article_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
         """For each id already stored: its (version, content_hash) pairs."""

@@ -20,7 +20,6 @@ does. Writes bench/results/gpu.json. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -76,9 +75,7 @@ def end_to_end(feed: Path, device: str, work: Path) -> dict:
     started = time.perf_counter()
     with Store.open(db) as store:
         summary = ingest(store, [str(feed)], IngestOptions(verify=VerifyOptions(device=device)))
-        stats = json.loads(
-            store.con.execute("SELECT stats FROM runs WHERE run_id = ?", [summary.run_id]).fetchall()[0][0]
-        )
+        stats = store.run_stats(summary.run_id)
         verdicts = {(a, b): r for a, b, r in store.con.execute("SELECT a, b, relation FROM pairs").fetchall()}
     assert summary.verify is not None
     return {

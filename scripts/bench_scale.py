@@ -53,9 +53,7 @@ def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
     started = time.perf_counter()
     with Store.open(db, memory_limit=memory_limit) as store:
         summary = ingest(store, [feed], IngestOptions(verify=VerifyOptions(embed=embed)))
-        stats = json.loads(
-            store.con.execute("SELECT stats FROM runs WHERE run_id = ?", [summary.run_id]).fetchall()[0][0]
-        )
+        stats = store.run_stats(summary.run_id)
     wall = time.perf_counter() - started
     assert summary.verify is not None and summary.clusters is not None
     return {

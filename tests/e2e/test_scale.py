@@ -102,8 +102,6 @@ def test_scale_corpus_chunks_are_deterministic_and_distinct(scale_module) -> Non
 def test_each_run_records_its_stage_times(tmp_path: Path) -> None:
     with Store.open(tmp_path / "t.duckdb") as store:
         summary = ingest(store, [str(FEED)], LEXICAL)
-        stats = json.loads(
-            store.con.execute("SELECT stats FROM runs WHERE run_id = ?", [summary.run_id]).fetchall()[0][0]
-        )
+        stats = store.run_stats(summary.run_id)
     assert set(stats["seconds"]) == {"read", "store", "fingerprint", "candidates", "verify", "cluster"}
     assert all(v >= 0 for v in stats["seconds"].values())
