@@ -23,13 +23,19 @@ BATCH = 300
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, float]:
-    """(feed, reference database, seconds an uninterrupted run took) for the BBC corpus."""
+    """(feed, reference database, seconds an uninterrupted run took) for the BBC corpus.
+
+    The time is the faster of two runs: a fresh clone's first run also compiles the
+    package's bytecode, and kill points drawn from that slower time fell after the end of
+    the (warm) runs they were meant to interrupt."""
     folder = tmp_path_factory.mktemp("crash")
     feed = write_jsonl(folder / "bbc.jsonl", bbc_records())  # type: ignore[arg-type]
     db = folder / "reference.duckdb"
-    seconds, done = run(db, feed, BATCH)
+    first, done = run(db, feed, BATCH)
     assert done.returncode == 0, done.stderr
-    return feed, db, seconds
+    second, again = run(folder / "warm.duckdb", feed, BATCH)
+    assert again.returncode == 0, again.stderr
+    return feed, db, min(first, second)
 
 
 def test_reference_run_is_sound(corpus: tuple[Path, Path, float]) -> None:
