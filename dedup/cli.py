@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -31,7 +32,8 @@ from rich.text import Text
 from dedup.embed import CachedEmbedder, MiniLMEmbedder
 from dedup.errors import BusyError, DedupError, Interrupted
 from dedup.fingerprint import MAX_BUCKET, IndexConfig
-from dedup.ingest import MAX_CHARS, FieldMap, input_size
+from dedup.ingest import FORMATS as FORMATS_IN
+from dedup.ingest import MAX_CHARS, FieldMap, input_size, is_unreadable, read_article_file, refuse_special
 from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
 from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
 from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
@@ -163,6 +165,8 @@ def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
         err.print(f"{summary.derived_ids:,} records had no id: derived one from the content (sha-...)")
     if summary.title_only:
         err.print(f"{summary.title_only:,} articles have a title but no body: stored, not compared")
+    for note in summary.notes:
+        err.print(f"note: {note}", markup=False)
     if summary.index:
         _print_index_summary(summary.index)
     if summary.verify:
@@ -180,7 +184,10 @@ def ingest_command(
     db: DbOption = None,
     input_format: Annotated[
         str,
-        typer.Option("--input-format", help="auto|jsonl|csv (auto sniffs extension and content)."),
+        typer.Option(
+            "--input-format",
+            help=f"auto|{'|'.join(FORMATS_IN)} (auto sniffs each file's extension and content).",
+        ),
     ] = "auto",
     source: Annotated[str, typer.Option("--source", help="Outlet name for records that have none.")] = "",
     strict: Annotated[
@@ -206,6 +213,10 @@ def ingest_command(
         int,
         typer.Option("--batch-size", min=1, help="Articles per committed batch (a kill loses at most one)."),
     ] = 2000,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", help="Exit 0 even when an input file or folder cannot be read."),
+    ] = False,
     engine: Annotated[
         str, typer.Option("--engine", help="local (in-process, incremental) or spark (a new database).")
     ] = "local",
@@ -236,6 +247,12 @@ def ingest_command(
     )
     if engine not in ("local", "spark"):
         raise typer.BadParameter("choose local or spark", param_hint="--engine")
+    if input_format != "auto" and input_format not in FORMATS_IN:
+        raise typer.BadParameter(
+            f"choose auto or one of {', '.join(FORMATS_IN)}", param_hint="--input-format"
+        )
+    with _cli_errors():
+        refuse_special(paths)  # before the database is locked: a FIFO would block holding it
     if engine == "spark":
         _ingest_spark(settings, paths, options, master)
         return
@@ -246,6 +263,32 @@ def ingest_command(
     _print_summary(summary, time.perf_counter() - started, settings.quiet)
     if fmt:
         emit_object(_summary_dict(summary), resolve_format(fmt))
+    _exit_for(summary, keep_going)
+
+
+def _exit_for(summary: IngestSummary, keep_going: bool) -> None:
+    """Exit 1 when a cron job must notice: an input could not be read (unless
+    `--keep-going`), or input was given and nothing could be stored."""
+    unreadable = [r for r in summary.rejects if is_unreadable(r)]
+    if unreadable and keep_going and summary.read == len(unreadable):
+        return  # nothing else was given: nothing else to store
+    if unreadable and not keep_going:
+        err.print(
+            f"error: {len(unreadable):,} input{'s' if len(unreadable) > 1 else ''} could not be read "
+            f"({escape(unreadable[0].describe())}); what could be read was stored. "
+            "--keep-going exits 0 in this case"
+        )
+        raise typer.Exit(1)
+    if summary.stored or summary.unchanged:
+        return
+    if not summary.read or summary.read == summary.skipped:
+        why = "no article in the input" + (
+            f" ({summary.skipped:,} records skipped)" if summary.skipped else ""
+        )
+    else:
+        why = f"all {summary.read:,} records were rejected (see `dedup rejects`)"
+    err.print(f"error: nothing stored: {why}")
+    raise typer.Exit(1)
 
 
 def _print_index_summary(summary: IndexSummary) -> None:
@@ -434,16 +477,11 @@ def _article_key(store: Store, ref: str) -> int:
 
 
 def _load_side(ref: str, store: Store | None) -> Article:
-    """A stored article by id, or a text file read and segmented on the spot."""
-    from dedup import article_from_text
-
+    """A stored article by id, or a file read as `dedup ingest` reads it (any format:
+    a plain-text file's first line is its title)."""
     path = Path(ref)
-    if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DedupError(f"cannot read {ref}: {exc}") from exc
-        return article_from_text(text, article_id=path.name)
+    if ref == "-" or path.is_file():
+        return read_article_file(ref)
     if store is None:
         raise DedupError(f"{ref!r} is neither a file nor an article (no database to look in)")
     return store.load_article(_article_key(store, ref))

@@ -73,7 +73,9 @@ class Reject:
     `action` is `rejected` (the record was not stored), `field dropped` (the article was
     stored without the bad field, e.g. an impossible date: losing a story for its date
     would be worse), `skipped` (a record that is not an article, e.g. a WARC request) or
-    `kept` (a problem with the container, e.g. a malformed feed whose entries were read).
+    `kept` (a problem with the container, e.g. a malformed feed whose entries were read)
+    or `note` (nothing was lost, but a person should know: the columns assumed for a CSV
+    without a header, a warning of the WARC parser).
     """
 
     file: str
@@ -86,7 +88,7 @@ class Reject:
     def describe(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         field = f": field {self.field!r}" if self.field else ""
-        dropped = " (article kept without it)" if self.action != "rejected" else ""
+        dropped = " (article kept without it)" if self.action == "field dropped" else ""
         return f"{where}{field}: {self.reason}{dropped}"
 
 
@@ -141,7 +143,11 @@ class IngestSummary:
     skipped: int
     derived_ids: int
     title_only: int
+    no_outlet: int = 0
+    """Articles stored without an outlet (no outlet field and no `--source`)."""
     rejects: tuple[Reject, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
+    """What to know about the run's fields, once: ignored fields, `--map` columns not found."""
     index: IndexSummary | None = None
     verify: VerifySummary | None = None
     clusters: ClusterSummary | None = None

@@ -44,6 +44,30 @@ def repair_unicode(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _wrap_width(line: str) -> bool:
+    return _WRAP_MIN <= len(line.strip()) <= _WRAP_MAX
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Whether a block's lines are one paragraph wrapped at a fixed width.
+
+    The first line may be short when it does not end a sentence: Reuters' first line
+    lost its dateline ("Cominco Ltd said its" / "Cominco metals division lowered ...").
+    """
+    if len(lines) < 2:
+        return False
+    if all(_wrap_width(line) for line in lines[:-1]):
+        return True
+    return (
+        len(lines) >= 3
+        and all(_wrap_width(line) for line in lines[1:-1])
+        and not lines[0].rstrip().endswith(_SENTENCE_END)
+    )
+
+
+_SENTENCE_END = (".", "!", "?", ":", '"', "”", "'", "’", ")")
+
+
 def _split_block(lines: list[str]) -> list[str]:
     """Turn the lines of one blank-line-delimited block into paragraphs."""
     paragraphs: list[list[str]] = []
@@ -55,7 +79,7 @@ def _split_block(lines: list[str]) -> list[str]:
                 paragraphs.append([line])
             else:
                 paragraphs[-1].append(line)
-    elif len(lines) > 1 and all(_WRAP_MIN <= len(line.strip()) <= _WRAP_MAX for line in lines[:-1]):
+    elif _hard_wrapped(lines):
         paragraphs.append(lines)
     else:
         paragraphs.extend([line] for line in lines)

@@ -25,6 +25,7 @@ from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
 from dedup.fingerprint import IndexConfig, fingerprint_parallel
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
+from dedup.ingest.fields import fields_read
 from dedup.ingest.readers import RawRecord
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
@@ -80,23 +81,73 @@ POOL_MIN_BYTES = 8 * 2**20
 """Inputs at least this big are normalised and segmented on every core."""
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltBatch:
+    """A batch of records made into articles, with what the run reports about fields."""
+
+    items: list[tuple[Article | None, tuple[Reject, ...]]]
+    keys: frozenset[str]
+    """Every top-level field name the batch's records have."""
+    ignored: frozenset[str]
+    """Field names no Article field was read from (kept in `extra`)."""
+    mapped: frozenset[str]
+    """The `--map` targets that found their column in at least one record."""
+
+
 def _build_batch(
     batch: list[RawRecord | Reject], fields: FieldMap, source: str, max_chars: int
-) -> list[tuple[Article | None, tuple[Reject, ...]]]:
-    """(article, problems) of each item: the reader's rejects pass through."""
-    return [
-        (None, (item,))
-        if isinstance(item, Reject)
-        else build_article(item, fields, default_outlet=source, max_chars=max_chars)
-        for item in batch
-    ]
+) -> BuiltBatch:
+    """(article, problems) of each item (the reader's rejects pass through), and the
+    field names seen, ignored and mapped."""
+    items: list[tuple[Article | None, tuple[Reject, ...]]] = []
+    keys: set[str] = set()
+    ignored: set[str] = set()
+    mapped: set[str] = set()
+    for item in batch:
+        if isinstance(item, Reject):
+            items.append((None, (item,)))
+            continue
+        keys.update(k for k in item.data if not k.startswith("_"))
+        for target in fields.overrides:
+            if target not in mapped and fields.lookup(item.data, target)[0] is not None:
+                mapped.add(target)
+        article, problems = build_article(item, fields, default_outlet=source, max_chars=max_chars)
+        if article is not None and article.extra != "{}":
+            ignored.update(set(json.loads(article.extra)) - fields_read(item.data, fields))
+        items.append((article, problems))
+    return BuiltBatch(items, frozenset(keys), frozenset(ignored), frozenset(mapped))
+
+
+def _run_notes(
+    built: list[BuiltBatch], fields: FieldMap, counts: dict[str, int], source: str
+) -> tuple[str, ...]:
+    """What a person should know about a run's fields, once: `--map` columns no record
+    has, fields that were read into nothing, articles without an outlet."""
+    keys = frozenset[str]().union(*(b.keys for b in built))
+    mapped = frozenset[str]().union(*(b.mapped for b in built))
+    ignored = frozenset[str]().union(*(b.ignored for b in built))
+    notes = []
+    for target, column in fields.overrides.items():
+        if target not in mapped and keys:
+            shown = ", ".join(sorted(keys)[:20]) + (", ..." if len(keys) > 20 else "")
+            notes.append(f"--map {target}={column}: no record has {column!r} (fields: {shown})")
+    if ignored:
+        names = sorted(ignored)
+        shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
+        notes.append(f"ignored fields (kept with each article, unused): {shown}")
+    if counts["no_outlet"] and not source:
+        notes.append(
+            f"{counts['no_outlet']:,} articles have no outlet field: name their outlet with --source NAME"
+            " (or --map outlet=FIELD)"
+        )
+    return tuple(notes)
 
 
 def _build_batches(
     batches: Iterable[list[RawRecord | Reject]],
     options: IngestOptions,
     paths: list[str],
-) -> Generator[list[tuple[Article | None, tuple[Reject, ...]]], None, None]:
+) -> Generator[BuiltBatch, None, None]:
     """`_build_batch` of each batch, in order. On a big input (`POOL_MIN_BYTES` of files)
     the batches are built in a process pool, a few in flight at a time (memory stays
     bounded) while this process reads the next and stores the last."""
@@ -108,7 +159,7 @@ def _build_batches(
     if workers < 2 or size < POOL_MIN_BYTES:
         yield from map(build, batches)
         return
-    pending: collections.deque[Future[list[tuple[Article | None, tuple[Reject, ...]]]]] = collections.deque()
+    pending: collections.deque[Future[BuiltBatch]] = collections.deque()
     # The pool ends with the input (or when the caller closes this generator).
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for batch in batches:
@@ -157,10 +208,13 @@ def ingest(
             "skipped",
             "derived_ids",
             "title_only",
+            "no_outlet",
         ),
         0,
     )
     rejects: list[Reject] = []
+    seen: list[BuiltBatch] = []
+    notes: tuple[str, ...] = ()
     params = {
         "paths": paths,
         **{k: v for k, v in dataclasses.asdict(options).items() if k != "fields"},
@@ -188,9 +242,10 @@ def ingest(
                 _build_batches(_batches(records, options.batch_size), options, paths)
             ) as built:
                 for batch in built:
+                    seen.append(dataclasses.replace(batch, items=[]))
                     articles: list[Article] = []
                     problems: list[Reject] = []
-                    for article, found in batch:
+                    for article, found in batch.items:
                         counts["read"] += 1
                         if options.strict and any(p.action in ("rejected", "field dropped") for p in found):
                             first = found[0]
@@ -208,11 +263,13 @@ def ingest(
                     counts["stored"] += len(fresh)
                     counts["derived_ids"] += sum(has_derived_id(a) for a in fresh)
                     counts["title_only"] += sum(not a.body for a in fresh)
+                    counts["no_outlet"] += sum(not a.outlet for a in fresh)
             seconds["read"] = round(time.perf_counter() - started - seconds.get("store", 0.0), 3)
             counts["rejected"] = sum(r.action == "rejected" for r in rejects)
             counts["fields_dropped"] = sum(r.action == "field dropped" for r in rejects)
             counts["skipped"] = sum(r.action == "skipped" for r in rejects)
-            stats: dict[str, object] = dict(counts)
+            notes = _run_notes(seen, options.fields, counts, options.source)
+            stats: dict[str, object] = {**counts, "notes": list(notes)}
             with step():
                 if options.index:
                     # Everything not yet fingerprinted, in key order (a pair is found when
@@ -234,6 +291,7 @@ def ingest(
     return IngestSummary(
         run_id=run_id,
         rejects=tuple(rejects),
+        notes=notes,
         index=index_summary,
         verify=verify_summary,
         clusters=cluster_summary,

@@ -48,20 +48,68 @@ _DATELINE = re.compile(
     r"(?: \((?P<credit>[A-Za-z][A-Za-z .&-]{0,38})\))?\s?(?:--|[-—–])\s"
 )
 
-_WIRES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.IGNORECASE))
-    for name, pattern in (
-        ("AP", r"\bAP\b|\bassociated press\b"),
-        ("Reuters", r"\breuters?\b"),
-        ("AFP", r"\bAFP\b|\bagence france[- ]presse\b"),
-        ("Washington Post", r"\bwashington post\b"),
-        ("CNN", r"\bCNN\b"),
-        ("Bloomberg", r"\bbloomberg\b"),
-        ("UPI", r"\bUPI\b|\bunited press international\b"),
-        ("dpa", r"\bdpa\b|\bdeutsche presse"),
-        ("New York Times", r"\bnew york times\b|\bNYT\b"),
-        ("BBC", r"\bBBC\b"),
-    )
+# Agencies and the other usual sources of reused copy: (canonical name, full names matched
+# case-insensitively as whole words, codes matched case-sensitively as whole words, codes
+# that are too common as words or abbreviations to count anywhere but on their own: an
+# outlet field "PA" or a credit "(TT)"). Longer names win over the names they contain:
+# "Australian Associated Press" is AAP, not AP.
+_AGENCIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    ("AP", ("associated press", "ap news"), ("AP",), ()),
+    ("AAP", ("australian associated press",), ("AAP",), ()),
+    ("AFP", ("agence france-presse", "agence france presse"), ("AFP",), ()),
+    ("Reuters", ("reuters", "reuter", "thomson reuters"), (), ()),
+    ("dpa", ("deutsche presse-agentur", "deutsche presse agentur"), ("dpa", "DPA"), ()),
+    ("EFE", ("agencia efe",), ("EFE",), ()),
+    ("ANSA", ("agenzia nazionale stampa associata",), ("ANSA",), ()),
+    ("Kyodo", ("kyodo news", "kyodo"), (), ()),
+    ("PA Media", ("pa media", "press association"), (), ("PA",)),
+    ("Canadian Press", ("canadian press",), (), ("CP",)),
+    ("UPI", ("united press international",), ("UPI",), ()),
+    ("Xinhua", ("xinhua", "new china news agency"), (), ()),
+    ("Bloomberg", ("bloomberg news", "bloomberg"), (), ()),
+    ("NTB", ("norsk telegrambyrå", "norsk telegrambyra"), ("NTB",), ()),
+    ("TT", ("tidningarnas telegrambyrå", "tidningarnas telegrambyra"), (), ("TT",)),
+    ("Ritzau", ("ritzaus bureau", "ritzau"), (), ()),
+    ("ANP", ("algemeen nederlands persbureau",), ("ANP",), ()),
+    ("Belga", ("belga",), (), ()),
+    ("APA", ("austria presse agentur",), ("APA",), ()),
+    ("Lusa", ("agência lusa", "agencia lusa"), ("Lusa", "LUSA"), ()),
+    ("Europa Press", ("europa press",), (), ()),
+    ("TASS", ("itar-tass",), ("TASS", "Tass"), ()),
+    ("Interfax", ("interfax",), (), ()),
+    ("Yonhap", ("yonhap",), (), ()),
+    ("Jiji", ("jiji press",), (), ()),
+    ("PTI", ("press trust of india",), ("PTI",), ()),
+    ("IANS", ("indo-asian news service",), ("IANS",), ()),
+    ("Anadolu", ("anadolu agency", "anadolu ajansı"), (), ()),
+    ("Bernama", ("bernama",), (), ()),
+    ("Antara", ("antara news",), (), ()),
+    ("Washington Post", ("washington post",), (), ()),
+    ("CNN", (), ("CNN",), ()),
+    ("New York Times", ("new york times",), ("NYT",), ()),
+    ("BBC", (), ("BBC",), ()),
+)
+WIRES: tuple[str, ...] = tuple(name for name, *_ in _AGENCIES)
+"""Every canonical wire (or source) name `wire_of` can return."""
+
+
+def _agency_pattern() -> re.Pattern[str]:
+    alternatives: list[tuple[int, str]] = []
+    for number, (_, names, codes, _) in enumerate(_AGENCIES):
+        for name in names:
+            alternatives.append((len(name), f"(?P<w{number}_{len(alternatives)}>(?i:{re.escape(name)}))"))
+        for code in codes:
+            alternatives.append((len(code), f"(?P<w{number}_{len(alternatives)}>{re.escape(code)})"))
+    # longest first: at one position the longer name wins (re takes the first alternative)
+    body = "|".join(alt for _, alt in sorted(alternatives, key=lambda a: -a[0]))
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
+
+
+_AGENCY = _agency_pattern()
+_STRICT_CODES = {code: name for name, _, _, strict in _AGENCIES for code in strict}
+_COMPACT_NAMES = sorted(
+    ((full.replace(" ", "").replace("-", ""), name) for name, names, _, _ in _AGENCIES for full in names),
+    key=lambda item: -len(item[0]),
 )
 
 
@@ -163,29 +211,53 @@ def find_dateline(body: str) -> Dateline | None:
 def wire_of(name: str) -> str:
     """The canonical wire named in an outlet or credit string, or ''.
 
+    Whole names and codes only, the leftmost (and, there, the longest) first.
+
     >>> wire_of("The Associated Press"), wire_of("washingtonpost.com"), wire_of("Daily Bugle")
     ('AP', 'Washington Post', '')
+    >>> wire_of("Australian Associated Press"), wire_of("Von Christian Hollmann, dpa"), wire_of("PA")
+    ('AAP', 'dpa', 'PA Media')
     """
-    for wire, pattern in _WIRES:
-        if pattern.search(name):
-            return wire
-    compact = name.replace(" ", "").casefold()
-    for wire, _ in _WIRES:
-        if len(wire) > 3 and wire.replace(" ", "").casefold() in compact:
-            return wire
-    return ""
+    bare = name.strip(" \t()[].,;:-—–").strip()
+    if bare in _STRICT_CODES:
+        return _STRICT_CODES[bare]
+    match = _AGENCY.search(name)
+    if match and match.lastgroup:
+        return _AGENCIES[int(match.lastgroup[1:].split("_")[0])][0]
+    # domains and run-together names: "washingtonpost.com", "apnews"
+    compact = name.replace(" ", "").replace("-", "").casefold()
+    found = [
+        (compact.find(full), -len(full), wire)
+        for full, wire in _COMPACT_NAMES
+        if len(full) > 3 and full in compact
+    ]
+    return min(found)[2] if found else ""
+
+
+_TITLE_CREDIT = re.compile(r"\(([^()]{1,40})\)\s*$")
 
 
 def detect_wire(
-    body: str, paragraphs: tuple[Paragraph, ...], *, outlet: str = "", byline: str = ""
+    body: str, paragraphs: tuple[Paragraph, ...], *, outlet: str = "", byline: str = "", title: str = ""
 ) -> tuple[str, str]:
-    """(wire, dateline text): from the outlet, then a dateline credit, byline or sign-off.
+    """(wire, dateline text): from the outlet, then a dateline credit ("WASHINGTON (AP) —",
+    or an agency standing as the dateline: "AP - "), the byline, a credit closing the
+    title ("... (Reuters)"), or a sign-off.
 
     Only credit positions are read, never the running text: a story that *mentions*
     "the Washington Post reported" is not a Post story.
     """
     dateline = find_dateline(body)
-    for source in (outlet, dateline.credit if dateline else "", byline):
+    place = dateline.place if dateline and _is_only_agency(dateline.place) else ""
+    title_credit = _TITLE_CREDIT.search(title)
+    credits = (
+        outlet,
+        dateline.credit if dateline else "",
+        place,
+        byline,
+        title_credit[1] if title_credit else "",
+    )
+    for source in credits:
         wire = wire_of(source) if source else ""
         if wire:
             return wire, dateline.text if dateline else ""
@@ -196,3 +268,9 @@ def detect_wire(
         if wire:
             return wire, dateline.text if dateline else ""
     return "", dateline.text if dateline else ""
+
+
+def _is_only_agency(text: str) -> bool:
+    """Whether a dateline's place is an agency's name and nothing else ("AP", "Reuters")."""
+    match = _AGENCY.fullmatch(text.strip())
+    return match is not None or text.strip() in _STRICT_CODES

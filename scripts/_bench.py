@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,8 +65,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def save(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def options(doc: str | None, add: Any = None) -> argparse.Namespace:
+    """The arguments every script takes: `--smoke` (the same code path on a tiny input,
+    in seconds, its JSON written to a temporary folder so that the committed results stay
+    as they were) and `--out DIR` (where the JSON goes); `add(parser)` adds a script's own."""
+    parser = argparse.ArgumentParser(
+        description=(doc or "").strip().split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="a tiny input, one repetition, a few seconds")
+    parser.add_argument("--out", type=Path, default=None, help=f"folder for the JSON (default {RESULTS})")
+    if add is not None:
+        add(parser)
+    args = parser.parse_args()
+    if args.out is None and args.smoke:
+        args.out = Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
+    return args
+
+
+def save(name: str, payload: dict[str, Any], args: argparse.Namespace | None = None) -> Path:
+    """Write `<out>/<name>.json` with the machine and the time of the run."""
+    out = args.out if args is not None and args.out is not None else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -75,7 +96,7 @@ def save(name: str, payload: dict[str, Any]) -> Path:
         },
         **payload,
     }
-    path = RESULTS / f"{name}.json"
+    path = out / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml", "compare")
+TARGETS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml", "text", "compare")
 
 
 def fuzz_one(target: str) -> None:

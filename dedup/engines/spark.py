@@ -90,19 +90,21 @@ def _articles_of(
     import pickle
 
     for order, name, line, data in rows:
-        item: RawRecord | Reject = (
+        items: list[RawRecord | Reject] = (
             parse_json_line(name, line, data)
             if isinstance(data, str)
-            else RawRecord(name, line, data, json.dumps(data, default=str)[:64_000])
+            else [RawRecord(name, line, data, json.dumps(data, default=str)[:64_000])]
         )
-        if isinstance(item, Reject):
-            yield order, "r", pickle.dumps(item), "", ""
-            continue
-        article, problems = build_article(item, fields, default_outlet=source, max_chars=max_chars)
-        for problem in problems:
-            yield order, "r", pickle.dumps(problem), "", ""
-        if article is not None:
-            yield order, "a", pickle.dumps(article), article.article_id, article.content_hash
+        for item in items:  # a line holding an array or envelope: its records share its order
+            at = order
+            if isinstance(item, Reject):
+                yield at, "r", pickle.dumps(item), "", ""
+                continue
+            article, problems = build_article(item, fields, default_outlet=source, max_chars=max_chars)
+            for problem in problems:
+                yield at, "r", pickle.dumps(problem), "", ""
+            if article is not None:
+                yield at, "a", pickle.dumps(article), article.article_id, article.content_hash
 
 
 def _fingerprints(rows: Iterator[Any], config: IndexConfig) -> Iterator[tuple[str, tuple[Any, ...]]]:

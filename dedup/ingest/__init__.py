@@ -10,18 +10,21 @@ from collections.abc import Callable, Iterator
 
 from dedup.errors import InputError
 from dedup.ingest.fields import FIELD_NAMES, MAX_CHARS, FieldMap, build_article, has_derived_id
-from dedup.ingest.formats import read_feed, read_html, read_ninjs, read_nitf, read_reuters_sgml, read_warc
-from dedup.ingest.readers import RawRecord, read_csv, read_jsonl
+from dedup.ingest.formats import read_feed, read_html, read_nitf, read_reuters_sgml, read_warc
+from dedup.ingest.readers import RawRecord, read_csv, read_jsonl, read_ninjs, read_text
 from dedup.ingest.sources import (
     FORMATS,
-    display_name,
+    InputFile,
+    Unreadable,
     expand_paths,
     input_size,
     open_binary,
     opened_position,
+    refuse_special,
     sniff_format,
+    spooled_stdin,
 )
-from dedup.model import Reject
+from dedup.model import Article, Reject
 
 __all__ = [
     "FIELD_NAMES",
@@ -32,11 +35,14 @@ __all__ = [
     "build_article",
     "has_derived_id",
     "input_size",
+    "is_unreadable",
+    "read_article_file",
     "read_records",
+    "refuse_special",
 ]
 
 
-READERS = {
+READERS: dict[str, Callable[[InputFile], Iterator[RawRecord | Reject]]] = {
     "jsonl": read_jsonl,
     "csv": read_csv,
     "ninjs": read_ninjs,
@@ -45,43 +51,92 @@ READERS = {
     "warc": read_warc,
     "html": read_html,
     "sgml": read_reuters_sgml,
+    "text": read_text,
 }
+UNREADABLE = ("cannot open", "cannot list folder")
+"""How the reject of an input that could not be opened or listed begins (`dedup ingest`
+exits non-zero for one, unless `--keep-going`)."""
 
 
-def _format_of(path: str, input_format: str) -> str:
+def is_unreadable(reject: Reject) -> bool:
+    """Whether a reject says an input file or folder could not be read at all."""
+    return reject.reason.startswith(UNREADABLE)
+
+
+def _format_of(source: InputFile, input_format: str) -> str:
     if input_format != "auto":
         if input_format not in FORMATS:
             raise InputError(f"unknown input format {input_format!r} (known: auto, {', '.join(FORMATS)})")
         return input_format
-    if path == "-":
-        return "jsonl"  # stdin cannot be sniffed and reopened; pass --input-format for others
-    with open_binary(path) as stream:
+    with open_binary(source.path) as stream:
         try:
             head = stream.read(4096)
         except (EOFError, OSError):
             head = b""
-    return sniff_format(path, head)
+    return sniff_format(source.path if source.path != "-" else source.name, head)
+
+
+def _read_one(
+    source: InputFile, input_format: str, on_bytes: Callable[[int], None] | None
+) -> Iterator[RawRecord | Reject]:
+    fmt = _format_of(source, input_format)
+    if on_bytes is None:
+        yield from READERS[fmt](source)
+        return
+    size = os.path.getsize(source.path) if source.path != "-" else 0
+    reported = 0
+    for item in READERS[fmt](source):
+        position = opened_position()
+        if position > reported:
+            on_bytes(position - reported)
+            reported = position
+        yield item
+    if size > reported:
+        on_bytes(size - reported)
 
 
 def read_records(
     paths: list[str], input_format: str = "auto", *, on_bytes: Callable[[int], None] | None = None
 ) -> Iterator[RawRecord | Reject]:
-    """Records from every path (files, directories, `-`), in order; unreadable files become Rejects."""
-    for path in expand_paths(paths):
+    """Records from every path (files, directories, `-`), in order; unreadable files and
+    folders become Rejects. Standard input is read as it comes when `input_format` names
+    the format; with `auto` it is first copied to a temporary file to be sniffed."""
+    for item in expand_paths(paths):
+        if isinstance(item, Unreadable):
+            yield Reject(item.path, 0, "", item.reason, "", "skipped" if item.skipped else "rejected")
+            continue
         try:
-            fmt = _format_of(path, input_format)
-            if on_bytes is None:
-                yield from READERS[fmt](path)
-                continue
-            size = os.path.getsize(path) if path != "-" else 0
-            reported = 0
-            for item in READERS[fmt](path):
-                position = opened_position()
-                if position > reported:
-                    on_bytes(position - reported)
-                    reported = position
-                yield item
-            if size > reported:
-                on_bytes(size - reported)
+            if item.path == "-" and input_format == "auto":
+                with spooled_stdin() as spool:
+                    yield from _read_one(InputFile(spool, item.name, item.ref), input_format, on_bytes)
+            else:
+                yield from _read_one(item, input_format, on_bytes)
         except InputError as exc:
-            yield Reject(exc.file or display_name(path), exc.line or 0, exc.field or "", exc.reason, "")
+            yield Reject(exc.file or item.name, exc.line or 0, exc.field or "", exc.reason, "")
+
+
+def read_article_file(
+    path: str, fields: FieldMap | None = None, *, input_format: str = "auto", source: str = ""
+) -> Article:
+    """The one article a file (or `-`) holds, in any input format, built as `dedup ingest`
+    builds it: what `dedup diff` and `dedup trace` compare. Raises `InputError` when the
+    file holds no article or more than one."""
+    fields = fields or FieldMap()
+    found: list[Article] = []
+    problems: list[Reject] = []
+    for item in read_records([path], input_format):
+        if isinstance(item, Reject):
+            if item.action == "rejected":
+                problems.append(item)
+            continue
+        article, notes = build_article(item, fields, default_outlet=source)
+        if article is None:
+            problems.extend(notes)
+        else:
+            found.append(article)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        why = problems[0].describe() if problems else f"{path}: no article in it"
+        raise InputError(why)
+    raise InputError(f"holds {len(found)} articles, not one (pick one with jq, or ingest them)", file=path)

@@ -18,20 +18,41 @@ from dateutil import parser as dateparser
 
 from dedup.ingest.readers import RawRecord
 from dedup.model import Article, Reject
-from dedup.normalize import normalize_body, normalize_line
+from dedup.normalize import normalize_body, normalize_line, repair_unicode
 from dedup.segment import detect_wire, segment
 
-# Field names seen in feed dumps, in order of preference.
+# Field names seen in feed dumps, in order of preference; matched on their `canonical`
+# form (case-folded, punctuation dropped: `publishedAt`, `published_at`, `PUBLISHED_DATE`).
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "guid", "uri", "newid", "url"),
-    "title": ("title", "headline"),
-    "body": ("body", "text", "body_text", "content", "description"),
-    "outlet": ("source", "outlet", "publisher", "site"),
-    "published": ("published", "date", "versioncreated", "firstcreated", "pubDate"),
-    "byline": ("byline", "author", "by"),
-    "url": ("url", "link"),
+    "id": ("id", "guid", "uri", "newid", "article_id", "doc_id", "story_id", "item_id", "uuid", "url", "link"),
+    "title": ("title", "headline", "hed", "heading", "webTitle"),
+    "body": ("body", "text", "body_text", "content", "article", "story", "full_text", "article_body",
+             "main_text", "description", "summary", "abstract"),
+    "outlet": ("source", "outlet", "publisher", "site", "site_name", "source_name", "publication",
+               "newspaper", "provider", "copyright_holder", "agency"),
+    "published": ("published", "date", "published_at", "publishedAt", "published_date", "publish_date",
+                  "publication_date", "date_published", "pubDate", "versioncreated", "firstcreated",
+                  "time", "timestamp", "datetime", "created_at", "created", "webPublicationDate"),
+    "byline": ("byline", "author", "authors", "by", "creator", "writer"),
+    "url": ("url", "link", "permalink", "canonical_url", "web_url", "webUrl"),
     "dateline": ("dateline", "located"),
+}  # fmt: skip
+
+
+def canonical(name: str) -> str:
+    """A field name as matched: case-folded, without punctuation or spaces.
+
+    >>> canonical("publishedAt") == canonical("PUBLISHED_AT") == canonical("published-at")
+    True
+    """
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    t: tuple(canonical(n) for n in names) for t, names in FIELD_NAMES.items()
 }
+KNOWN_NAMES: set[str] = {name for names in _ALIASES.values() for name in names}
+"""Every field name (canonical) some Article field is read from: a CSV row naming one is a header."""
 MAX_CHARS = 2_000_000
 """Default cap on a body's length: a longer "article" is almost surely a broken dump."""
 MAX_LINES = 50_000
@@ -40,11 +61,68 @@ MAX_LINES = 50_000
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+# NewsAPI cuts `content` to ~200 characters and says how much is missing: "… [+1287 chars]"
+_TRUNCATION_MARK = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
+_NAME_KEYS = ("name", "value", "text", "title", "label", "#text", "$", "$date")
+"""The key of a nested object that holds its text: `"source": {"id": "x", "name": "Engadget"}`."""
+
+
+def flatten(value: Any, separator: str = ", ") -> str | None:
+    """The text of a field value: strings and numbers as they are, an object by its name
+    (`_NAME_KEYS`), a list as its items' texts joined; None when there is none. Raises
+    `TypeError` (naming the type) for a value that has no text.
+
+    >>> flatten({"id": "engadget", "name": "Engadget"}), flatten([{"name": "A"}, "B"]), flatten(None)
+    ('Engadget', 'A, B', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a boolean")
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        for key in _NAME_KEYS:
+            if isinstance(value.get(key), str | int | float) and not isinstance(value.get(key), bool):
+                return str(value[key])
+        raise TypeError(f"an object ({', '.join(list(map(str, value))[:6])})")
+    if isinstance(value, list):
+        texts = [t for t in (flatten(v, separator) for v in value) if t]
+        return separator.join(texts) if texts else None
+    raise TypeError(type(value).__name__)
+
+
+def _path_value(data: Mapping[str, Any], path: str) -> tuple[str | None, Any]:
+    """(top-level key, value) of a `--map` column: a key, a dotted path into nested
+    objects (`source.name`), or a 1-based column number (`3`) for tables; (None, None)
+    when the record has no such column."""
+    if path in data:
+        return path, data[path]
+    if path.isdigit():
+        columns = [k for k in data if not k.startswith("_")]
+        number = int(path)
+        return (
+            (columns[number - 1], data[columns[number - 1]]) if 1 <= number <= len(columns) else (None, None)
+        )
+    value: Any = data
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None, None
+    return path.split(".")[0], value
 
 
 @dataclass(frozen=True, slots=True)
 class FieldMap:
-    """Which record field feeds which Article field; `--map body=story` overrides."""
+    """Which record field feeds which Article field; `--map body=story` overrides.
+
+    A column may be a key, a dotted path (`outlet=source.name`) or, in a table, a 1-based
+    column number (`body=3`)."""
 
     overrides: Mapping[str, str] = field(default_factory=dict)
 
@@ -63,19 +141,34 @@ class FieldMap:
         return cls(overrides)
 
     def lookup(self, data: Mapping[str, Any], target: str) -> tuple[str | None, Any]:
-        """(record key, value) for an Article field, or (None, None)."""
-        if target in self.overrides:
-            key = self.overrides[target]
-            return (key, data[key]) if key in data else (None, None)
+        """(record key, value) for an Article field, or (None, None).
+
+        `--map` first; then the columns a reader assumed (`_columns`, a header-less CSV);
+        then the known names, exactly, then by their canonical form."""
+        for chosen in (self.overrides, data.get("_columns") or {}):
+            if target in chosen:
+                return _path_value(data, chosen[target])
         for key in FIELD_NAMES[target]:
-            if key in data and data[key] not in (None, ""):
+            if key in data and data[key] not in (None, "", [], {}):
                 return key, data[key]
-        folded = {k.casefold(): k for k in data}
-        for key in FIELD_NAMES[target]:
-            real = folded.get(key.casefold())
-            if real is not None and data[real] not in (None, ""):
+        folded: dict[str, str] = {}
+        for k in data:
+            if not k.startswith("_"):  # a reader's own marks (`_summary`) are no fields
+                folded.setdefault(canonical(k), k)
+        for key in _ALIASES[target]:
+            real = folded.get(key)
+            if real is not None and data[real] not in (None, "", [], {}):
                 return real, data[real]
         return None, None
+
+
+TARGETS = ("id", "title", "body", "outlet", "byline", "url", "dateline", "published")
+
+
+def fields_read(data: Mapping[str, Any], fields: FieldMap) -> set[str]:
+    """The top-level keys of a record that some Article field is read from (pure): the
+    others are what `dedup ingest` reports as ignored."""
+    return {key for target in TARGETS if (key := fields.lookup(data, target)[0]) is not None}
 
 
 def content_hash(title: str, body: str) -> str:
@@ -101,14 +194,6 @@ def parse_date(value: Any) -> datetime:
         return parse_date(int(text))
     parsed: datetime = dateparser.parse(text)
     return parsed
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 def _decode_entities(text: str) -> str:
@@ -138,24 +223,35 @@ def build_article(
 
     values: dict[str, str] = {}
     keys: dict[str, str] = {}
+    problems: list[Reject] = []
     for target in ("id", "title", "body", "outlet", "byline", "url", "dateline"):
         key, value = fields.lookup(data, target)
         if key is None:
             continue
         try:
-            text = _text(value)
+            text = flatten(value, "\n\n" if target == "body" else ", ")
         except TypeError as exc:
-            return reject(key, f"expected text, got {exc}")
+            if target in ("id", "title", "body"):
+                return reject(key, f"expected text, got {exc}")
+            # a story is worth more than its outlet or byline: keep it without the field
+            problems.append(problem(key, f"expected text, got {exc}", "field dropped"))
+            continue
+        if text is None:
+            continue
         if _SURROGATE.search(text):
             return reject(key, "undecodable bytes (not UTF-8)")
         values[target] = text
         keys[target] = key
-    used = set(keys.values())
+    # a nested object read for its name (`source: {"id": ..., "name": ...}`) stays in extra
+    used = {k for k in keys.values() if not isinstance(data.get(k), Mapping)}
     for key, value in data.items():
         if key not in used and _SURROGATE.search(json.dumps(value, ensure_ascii=False, default=str)):
             return reject(key, "undecodable bytes (not UTF-8)")
 
     raw_body = values.get("body", "")
+    truncated = bool(_TRUNCATION_MARK.search(raw_body[-40:]))
+    if truncated:  # an API's excerpt: the text without the mark, stored as a summary
+        raw_body = _TRUNCATION_MARK.sub("", raw_body)
     if len(raw_body) > max_chars:
         return reject(
             keys.get("body", "body"),
@@ -175,11 +271,10 @@ def build_article(
         return reject(keys.get("body", "body"), f"{missing} body (and no title)")
 
     published: datetime | None = None
-    problems: list[Reject] = []
     key, value = fields.lookup(data, "published")
     if key is not None:
         try:
-            published = parse_date(value)
+            published = parse_date(flatten(value) if isinstance(value, dict) else value)
             used.add(key)
         except (ValueError, OverflowError, TypeError) as exc:
             # The raw value stays in `extra`, so nothing is lost.
@@ -187,14 +282,18 @@ def build_article(
             problems.append(problem(key, reason, "field dropped"))
 
     digest = content_hash(title, body)
-    article_id = values.get("id", "").strip() or f"sha-{digest[:16]}"
+    article_id = normalize_id(values.get("id", "")) or f"sha-{digest[:16]}"
     outlet = normalize_line(values.get("outlet", "")) or default_outlet
     byline = normalize_line(values.get("byline", ""))
     paragraphs, sentences = segment(body)
-    wire, dateline = detect_wire(body, paragraphs, outlet=outlet, byline=byline)
-    dateline = dateline or normalize_line(values.get("dateline", "")).rstrip(" -—–")
-    used.add("_summary")
-    extra = {k: v for k, v in data.items() if k not in used}
+    wire, dateline = detect_wire(body, paragraphs, outlet=outlet, byline=byline, title=title)
+    # the feed's own dateline field (NITF <dateline>, ninjs `located`) before the body's
+    dateline = normalize_line(values.get("dateline", "")).rstrip(" -—–") or dateline
+    extra = {
+        k: v
+        for k, v in data.items()
+        if k not in used and not k.startswith("_") and v not in (None, "", [], {})
+    }
     article = Article(
         article_id=article_id,
         body=body,
@@ -208,12 +307,22 @@ def build_article(
         published=published,
         wire=wire,
         dateline=dateline,
-        is_summary=bool(data.get("_summary")),
+        is_summary=bool(data.get("_summary")) or truncated,
         extra=json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str),
         source_file=record.file,
         source_line=record.line,
     )
     return article, tuple(problems)
+
+
+def normalize_id(value: str) -> str:
+    """An id as stored: control characters (escapes, NUL, CR/LF, bidi overrides) dropped
+    as in titles, surrounding space trimmed; inner spaces and punctuation kept.
+
+    >>> normalize_id(" story\x1b]0;pwned\x07-1\n")
+    'story]0;pwned-1'
+    """
+    return repair_unicode(value).replace("\n", " ").strip()
 
 
 def has_derived_id(article: Article) -> bool:

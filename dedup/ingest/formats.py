@@ -1,14 +1,15 @@
-"""Readers for the feed formats newsrooms have, beyond JSON lines and CSV.
+"""Readers for the markup formats newsrooms have: NITF, RSS/Atom, web pages, WARC, Reuters SGML.
 
 Each yields `RawRecord`s whose `data` uses the canonical field names `fields.FIELD_NAMES`
 knows (`id`, `title`, `body`, `source`, `published`, `byline`, `url`, `dateline`, plus
 `_summary` for feed items that carry only a summary), or `Reject`s with file and position.
-Libraries do the parsing: lxml (NITF, HTML fragments), feedparser (RSS/Atom), warcio
-(WARC), trafilatura (main text of web pages).
+Libraries do the parsing: lxml (NITF), feedparser (RSS/Atom), warcio (WARC), trafilatura
+(main text of web pages, `markup.page_fields`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -17,171 +18,156 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from dedup.ingest.readers import RAW_LIMIT, RawRecord
+from dedup.ingest.markup import html_to_paragraphs, page_fields
+from dedup.ingest.readers import RAW_LIMIT, RawRecord, as_input, decode_text, text_fields
 from dedup.ingest.sources import (
     MAX_RECORD_BYTES,
     STREAM_ERRORS,
+    InputFile,
     TooLarge,
-    display_name,
     note_opened,
     open_binary,
     read_bounded,
 )
 from dedup.model import Reject
 
-_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "figcaption", "td")
-
-
-def html_to_paragraphs(fragment: str) -> str:
-    """Visible text of an HTML fragment, one paragraph per block element, blank-line separated."""
-    import lxml.html
-
-    if not fragment.strip():
-        return ""
-    try:
-        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (ValueError, lxml.etree.ParserError):
-        return ""
-    for bad in root.xpath(".//script|.//style|.//noscript"):
-        bad.drop_tree()
-    blocks = [el for el in root.iter(*_BLOCKS) if not any(a.tag in _BLOCKS for a in el.iterancestors())]
-    texts = (
-        [" ".join(el.text_content().split()) for el in blocks]
-        if blocks
-        else [" ".join(root.text_content().split())]
-    )
-    return "\n\n".join(t for t in texts if t)
-
-
-# -- ninjs --------------------------------------------------------------------------------
-def looks_like_ninjs(data: dict[str, Any]) -> bool:
-    keys = set(data)
-    return bool(keys & {"uri", "guid"}) and bool(
-        keys
-        & {"body_html", "body_text", "bodies", "headline", "headlines", "versioncreated", "versionCreated"}
-    )
-
-
-def ninjs_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Canonical fields of a ninjs 1.x, 2.0 or 3.0 object (3.0 is camelCase)."""
-
-    def first(*names: str) -> Any:
-        for name in names:
-            if data.get(name) not in (None, "", []):
-                return data[name]
-        return None
-
-    title = first("headline")
-    if title is None and isinstance(data.get("headlines"), list) and data["headlines"]:
-        title = (data["headlines"][0] or {}).get("value")
-    body = first("body_text")
-    if body is None and first("body_html"):
-        body = html_to_paragraphs(str(data["body_html"]))
-    if body is None and isinstance(data.get("bodies"), list):
-        texts = {
-            str(b.get("contenttype", b.get("contentType", ""))): b.get("value")
-            for b in data["bodies"]
-            if isinstance(b, dict)
-        }
-        plain = next((v for k, v in texts.items() if "plain" in k and v), None)
-        rich = next((v for k, v in texts.items() if "html" in k and v), None)
-        body = plain if plain else html_to_paragraphs(str(rich)) if rich else None
-    byline = first("byline")
-    if byline is None and isinstance(data.get("by"), str):
-        byline = data["by"]
-    located = first("located")
-    out: dict[str, Any] = {
-        "id": first("uri", "guid", "id"),
-        "title": title,
-        "body": body,
-        "byline": byline,
-        "published": first("versioncreated", "versionCreated", "firstcreated", "firstCreated"),
-        "source": first("copyrightholder", "copyrightHolder"),
-        "dateline": located if isinstance(located, str) else None,
-    }
-    known = {"uri", "guid", "headline", "headlines", "body_text", "body_html", "bodies", "byline", "by",
-             "versioncreated", "versionCreated", "firstcreated", "firstCreated", "copyrightholder",
-             "copyrightHolder", "located"}  # fmt: skip
-    out.update({k: v for k, v in data.items() if k not in known and k not in out})
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def read_ninjs(path: str) -> Iterator[RawRecord | Reject]:
-    """ninjs objects, one per line or as one JSON array."""
-    name = display_name(path)
-    with open_binary(path) as stream:
-        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-        if head.lstrip().startswith(b"["):
-            try:
-                raw = read_bounded(stream)
-            except TooLarge as exc:
-                yield Reject(name, 0, "", f"JSON array {exc}: split it into JSON lines", "")
-                return
-            try:
-                items = json.loads(raw.decode("utf-8", "surrogateescape"))
-            except json.JSONDecodeError as exc:
-                yield Reject(
-                    name,
-                    exc.lineno,
-                    "",
-                    f"malformed JSON: {exc.msg}",
-                    raw[:RAW_LIMIT].decode("utf-8", "replace"),
-                )
-                return
-            for n, item in enumerate(items, start=1):
-                if not isinstance(item, dict):
-                    yield Reject(name, n, "", f"array item {n} is not an object", "")
-                    continue
-                yield RawRecord(name, n, ninjs_fields(item), json.dumps(item)[:RAW_LIMIT])
-            return
-    from dedup.ingest.readers import read_jsonl
-
-    for item in read_jsonl(path):
-        yield (
-            item
-            if isinstance(item, Reject)
-            else RawRecord(item.file, item.line, ninjs_fields(item.data), item.raw)
-        )
-
-
 # -- NITF ---------------------------------------------------------------------------------
-def read_nitf(path: str) -> Iterator[RawRecord | Reject]:
-    """NITF documents (one or many `<nitf>` elements in a file), streamed with iterparse."""
+# Elements of <body.content> that hold running text, one paragraph each. <block> and
+# <bq> hold paragraphs of their own or bare text; media, tables' structure and notes do not.
+_NITF_TEXT = {"p", "li", "hl2", "pre", "block", "dd", "dt"}
+_NITF_SKIP = {"media", "media-caption", "media-producer", "media-reference", "table", "note", "fn"}
+
+
+def _local(el: Any) -> str:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _strip_namespaces(root: Any) -> None:
+    """Every tag by its local name, so that one set of lookups reads NITF with or without
+    `xmlns="http://iptc.org/std/NITF/2006-10-18/"` (comments and PIs are dropped)."""
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            parent = el.getparent()
+            if parent is not None:  # keep the text that follows a comment
+                previous = el.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + (el.tail or "")
+                else:
+                    parent.text = (parent.text or "") + (el.tail or "")
+                parent.remove(el)
+            continue
+        el.tag = _local(el)
+        for name in list(el.attrib):
+            if name.startswith("{"):
+                el.attrib[name.rsplit("}", 1)[-1]] = el.attrib.pop(name)
+
+
+def _spaced(el: Any) -> str:
+    """Text of an element with its child elements' boundaries as spaces ("By BERNARD
+    CONDON<byttl>AP Business Writer</byttl>" is "By BERNARD CONDON AP Business Writer")."""
+    return " ".join(" ".join(t.split()) for t in el.itertext() if t.strip())
+
+
+def _inline(el: Any) -> str:
+    """Text of a paragraph: inline markup joined as written, a <br/> a space."""
+    for br in el.iter("br"):
+        br.tail = " " + (br.tail or "")
+    return " ".join("".join(el.itertext()).split())
+
+
+def _nitf_paragraphs(content: Any) -> list[str]:
+    out: list[str] = []
+
+    def walk(el: Any) -> None:
+        for child in el:
+            tag = child.tag
+            if tag in _NITF_SKIP:
+                continue
+            if tag in _NITF_TEXT and not any(d.tag in _NITF_TEXT for d in child.iterdescendants()):
+                text = _inline(child)
+                if text:
+                    out.append(text)
+            elif tag == "tr":
+                cells = [_inline(c) for c in child if c.tag in ("td", "th")]
+                if any(cells):
+                    out.append(" | ".join(c for c in cells if c))
+            else:
+                walk(child)
+
+    walk(content)
+    return out
+
+
+def _first_of(el: Any, *paths: str) -> str:
+    for path in paths:
+        found = el.xpath(path)
+        for value in found if isinstance(found, list) else [found]:
+            text = value if isinstance(value, str) else _spaced(value)
+            if text and text.strip():
+                return " ".join(text.split())
+    return ""
+
+
+def nitf_fields(el: Any) -> dict[str, Any]:
+    """Canonical fields of one <nitf> element (namespaces already stripped)."""
+    head_title = _first_of(el, "head/title")
+    dateline = el.find(".//body.head/dateline")
+    place = ""
+    if dateline is not None:
+        # the place: <location>'s parts or the bare text, never the <story.date> inside
+        parts = [_spaced(c) for c in dateline if c.tag != "story.date"]
+        bare = " ".join(((dateline.text or "") + " " + " ".join(c.tail or "" for c in dateline)).split())
+        place = " ".join(p for p in [bare, *parts] if p).strip(" ,")
+    content = el.find(".//body.content")
+    paragraphs = _nitf_paragraphs(content) if content is not None else []
+    abstract = _first_of(el, ".//body.head/abstract")
+    data: dict[str, Any] = {
+        "id": _first_of(el, ".//docdata/doc-id/@id-string", "@uno", ".//doc-id/@id-string"),
+        "title": _first_of(el, ".//body.head/hedline/hl1", ".//body.head/headline/hl1", ".//hedline/hl1")
+        or head_title,
+        "byline": " ".join(_spaced(b) for b in el.findall(".//body.head/byline")),
+        "dateline": place,
+        "published": _first_of(
+            el,
+            ".//docdata/date.issue/@norm",
+            ".//docdata/date.release/@norm",
+            ".//pubdata/@date.publication",
+            ".//dateline/story.date/@norm",
+            ".//dateline/story.date",
+        ),
+        "source": _first_of(
+            el,
+            ".//pubdata/@name",
+            ".//docdata/doc.copyright/@holder",
+            ".//body.head/distributor",
+            ".//body.head/rights/rights.owner",
+            ".//docdata/doc.rights/@owner",
+        ),
+        "body": "\n\n".join(paragraphs),
+    }
+    if not paragraphs and abstract:
+        data["body"], data["_summary"] = abstract, True
+    return {k: v for k, v in data.items() if v}
+
+
+def read_nitf(source: str | InputFile) -> Iterator[RawRecord | Reject]:
+    """NITF documents (one or many `<nitf>` elements in a file, in the NITF namespace or
+    none), streamed with iterparse."""
     from lxml import etree
 
-    name = display_name(path)
+    src = as_input(source)
+    name = src.name
     count = 0
-    with open_binary(path) as stream:
+    with open_binary(src.path) as stream:
         try:
             for _, el in etree.iterparse(
                 stream, events=("end",), tag="{*}nitf", recover=False, resolve_entities=False, no_network=True
             ):
                 count += 1
-
-                def text(xp: str, el: Any = el) -> str:
-                    return " ".join(el.xpath(f"string({xp})").split())
-
-                doc_id = el.xpath("string(.//doc-id/@id-string)") or el.xpath("string(@uno)")
-                paragraphs = [
-                    " ".join(p.xpath("string()").split()) for p in el.iterfind(".//{*}body.content//{*}p")
-                ]
-                data = {
-                    "id": doc_id or None,
-                    "title": text(".//hedline/hl1") or text(".//head/title"),
-                    "byline": text(".//byline"),
-                    "dateline": text(".//dateline"),
-                    "published": el.xpath("string(.//date.issue/@norm)") or None,
-                    "source": el.xpath("string(.//pubdata/@name)")
-                    or el.xpath("string(.//doc.copyright/@holder)")
-                    or None,
-                    "body": "\n\n".join(p for p in paragraphs if p),
-                }
-                yield RawRecord(
-                    name,
-                    count,
-                    {k: v for k, v in data.items() if v},
-                    etree.tostring(el)[:RAW_LIMIT].decode("utf-8", "replace"),
-                )
+                raw = etree.tostring(el)[:RAW_LIMIT].decode("utf-8", "replace")
+                _strip_namespaces(el)
+                yield RawRecord(name, el.sourceline or count, nitf_fields(el), raw)
                 el.clear()
         except etree.XMLSyntaxError as exc:
             yield Reject(name, exc.lineno or 0, "", f"XML does not parse: {exc.msg}", "")
@@ -190,12 +176,13 @@ def read_nitf(path: str) -> Iterator[RawRecord | Reject]:
 
 
 # -- RSS / Atom ---------------------------------------------------------------------------
-def read_feed(path: str) -> Iterator[RawRecord | Reject]:
+def read_feed(source: str | InputFile) -> Iterator[RawRecord | Reject]:
     """RSS 2.0 / Atom entries (feedparser): full text from `content`, else the summary."""
     import feedparser
 
-    name = display_name(path)
-    with open_binary(path) as stream:
+    src = as_input(source)
+    name = src.name
+    with open_binary(src.path) as stream:
         try:
             raw = read_bounded(stream)
         except TooLarge as exc:
@@ -244,28 +231,14 @@ def read_feed(path: str) -> Iterator[RawRecord | Reject]:
 
 
 # -- web pages ----------------------------------------------------------------------------
-def page_fields(page: str, url: str) -> dict[str, Any] | None:
-    """Main text and metadata of an HTML page (trafilatura), or None when it has none."""
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(page, url=url or None, with_metadata=True, include_comments=False)
-    if doc is None:
-        return None
-    get = doc.get if isinstance(doc, dict) else (lambda k: getattr(doc, k, None))
-    text = get("text") or ""
-    if not text.strip():
-        return None
-    return {k: v for k, v in {
-        "id": url or get("url"), "url": url or get("url"), "title": get("title"), "byline": get("author"),
-        "published": get("date"), "source": get("sitename"), "body": text.replace("\n", "\n\n"),
-    }.items() if v}  # fmt: skip
-
-
-def read_html(path: str) -> Iterator[RawRecord | Reject]:
-    name = display_name(path)
-    with open_binary(path) as stream:
+def read_html(source: str | InputFile) -> Iterator[RawRecord | Reject]:
+    """One saved web page: its main text and metadata (trafilatura, which also finds the
+    page's own encoding)."""
+    src = as_input(source)
+    name = src.name
+    with open_binary(src.path) as stream:
         try:
-            page = read_bounded(stream).decode("utf-8", "replace")
+            page = read_bounded(stream)
         except TooLarge as exc:
             yield Reject(name, 0, "", f"page {exc}", "")
             return
@@ -274,54 +247,132 @@ def read_html(path: str) -> Iterator[RawRecord | Reject]:
             return
     data = page_fields(page, "")
     if data is None:
-        yield Reject(name, 0, "body", "no main text found in the page", page[:RAW_LIMIT])
+        yield Reject(
+            name, 0, "body", "no main text found in the page", page[:RAW_LIMIT].decode("utf-8", "replace")
+        )
         return
-    data["id"] = data.get("url") or name
-    yield RawRecord(name, 1, data, page[:RAW_LIMIT])
+    data["id"] = data.get("url") or src.ref
+    yield RawRecord(name, 1, data, page[:RAW_LIMIT].decode("utf-8", "replace"))
 
 
-def read_warc(path: str) -> Iterator[RawRecord | Reject]:
-    """Response records with HTML, main text by trafilatura; the URL is the id."""
+class _Warnings(io.StringIO):
+    """What warcio writes to stderr while a record is read: kept as notes on the run."""
+
+    def notes(self, name: str, n: int) -> list[Reject]:
+        text, _ = self.getvalue(), self.seek(0)
+        self.truncate()
+        lines = [" ".join(line.split()) for line in text.strip().splitlines() if line.strip()]
+        return [Reject(name, n, "", f"warcio: {' / '.join(lines)}", "", "note")] if lines else []
+
+
+class _Brotli:
+    """warcio's decoder of `Content-Encoding: br` for brotli >= 1.1, whose Decompressor
+    has `process`, not the `decompress` and settable `unused_data` warcio 1.8's own hook
+    expects (it fails with AttributeError on every brotli page)."""
+
+    unused_data = None
+
+    def __init__(self) -> None:
+        import brotli
+
+        self._inner = brotli.Decompressor()
+
+    def decompress(self, data: bytes) -> bytes:
+        return bytes(self._inner.process(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _install_brotli() -> None:
+    from warcio.bufferedreaders import BufferedReader
+
+    try:
+        import brotli
+    except ImportError:
+        return
+    if not hasattr(brotli.Decompressor(), "decompress"):
+        BufferedReader.DECOMPRESSORS["br"] = _Brotli
+
+
+def _warc_record(record: Any, name: str, n: int) -> RawRecord | Reject:
+    """An article from one WARC record, or why it is not one (a skip or a reject)."""
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    url = url.strip("<>")  # wget writes <http://...>
+    kind = record.rec_type
+    if kind == "response":
+        headers = record.http_headers
+        status = headers.get_statuscode() if headers is not None else ""
+        if status != "200":
+            what = f"HTTP {status}" if status else "a non-HTTP response"
+            return Reject(name, n, "", f"{what} skipped (only 200 pages are articles): {url}", "", "skipped")
+        content_type = (headers.get_header("Content-Type") if headers is not None else "") or ""
+    elif kind == "resource":
+        if not url.lower().startswith(("http://", "https://")):
+            return Reject(name, n, "", f"resource record skipped (not a web page): {url}", "", "skipped")
+        content_type = record.rec_headers.get_header("Content-Type") or ""
+    else:
+        return Reject(name, n, "", f"{kind} record skipped", "", "skipped")
+    lowered = content_type.lower()
+    if "html" not in lowered and not lowered.startswith("text/plain"):
+        return Reject(
+            name, n, "", f"non-HTML {kind} skipped ({content_type or 'no type'}): {url}", "", "skipped"
+        )
+    try:
+        page = read_bounded(record.content_stream())
+    except TooLarge as exc:
+        return Reject(name, n, "", f"{kind} {exc}: {url}", "")
+    if "html" in lowered:
+        data = page_fields(page, url)
+    else:
+        title, body = text_fields(decode_text(page))
+        data = {"id": url, "url": url, "title": title, "body": body} if body or title else None
+    if data is None:
+        return Reject(name, n, "body", f"no main text in {url}", page[:RAW_LIMIT].decode("utf-8", "replace"))
+    return RawRecord(name, n, data, page[:RAW_LIMIT].decode("utf-8", "replace"))
+
+
+def read_warc(source: str | InputFile) -> Iterator[RawRecord | Reject]:
+    """The articles of a web archive: HTTP 200 `response` records and web `resource`
+    records of HTML or plain text, main text by trafilatura, the URL as id. Error pages,
+    redirects, requests, metadata and other types are skipped and counted; gzip, deflate
+    and brotli content encodings are undone (warcio), and warcio's warnings are notes."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    name = display_name(path)
+    _install_brotli()
+    src = as_input(source)
+    name = src.name
     n = 0
     # warcio undoes the per-record gzip of .warc.gz itself: give it the raw bytes.
     try:
-        opened = note_opened(open(path, "rb")) if path != "-" else open_binary(path)  # noqa: SIM115
+        opened = note_opened(open(src.path, "rb")) if src.path != "-" else open_binary(src.path)  # noqa: SIM115
     except OSError as exc:
         yield Reject(name, 0, "", f"cannot open: {exc.strerror}", "")
         return
+    warnings = _Warnings()
     with opened as stream:
-        try:
-            for record in ArchiveIterator(stream):
-                n += 1
-                url = record.rec_headers.get_header("WARC-Target-URI") or ""
-                if not record.rec_type:
-                    yield Reject(name, n, "", "WARC record cannot be read: no WARC-Type (truncated?)", "")
-                    continue
-                if record.rec_type != "response":
-                    yield Reject(name, n, "", f"{record.rec_type} record skipped", "", "skipped")
-                    continue
-                kind = (record.http_headers.get_header("Content-Type") if record.http_headers else "") or ""
-                if "html" not in kind.lower():
-                    yield Reject(
-                        name, n, "", f"non-HTML response skipped ({kind or 'no type'}): {url}", "", "skipped"
-                    )
-                    continue
-                try:
-                    page = read_bounded(record.content_stream()).decode("utf-8", "replace")
-                except TooLarge as exc:
-                    yield Reject(name, n, "", f"response {exc}: {url}", "")
-                    continue
-                data = page_fields(page, url)
-                if data is None:
-                    yield Reject(name, n, "body", f"no main text in {url}", page[:RAW_LIMIT])
-                    continue
-                yield RawRecord(name, n, data, page[:RAW_LIMIT])
-        except (ArchiveLoadFailed, *STREAM_ERRORS) as exc:
-            yield Reject(name, n + 1, "", f"WARC record cannot be read: {exc}", "")
+        records = iter(ArchiveIterator(stream))
+        while True:
+            try:
+                with contextlib.redirect_stderr(warnings):
+                    record = next(records, None)
+                    if record is None:
+                        break
+                    n += 1
+                    if not record.rec_type:
+                        item: RawRecord | Reject = Reject(
+                            name, n, "", "WARC record cannot be read: no WARC-Type (truncated?)", ""
+                        )
+                    else:
+                        item = _warc_record(record, name, n)
+            except (ArchiveLoadFailed, *STREAM_ERRORS) as exc:
+                yield from warnings.notes(name, n)
+                yield Reject(name, n + 1, "", f"WARC record cannot be read: {exc}", "")
+                return
+            yield from warnings.notes(name, n)
+            yield item
+        yield from warnings.notes(name, n)
 
 
 # -- Reuters-21578 SGML -------------------------------------------------------------------
@@ -338,10 +389,11 @@ def _sgml_text(value: str) -> str:
     return html.unescape(value).replace("\x03", "").replace("\x02", "")
 
 
-def read_reuters_sgml(path: str) -> Iterator[RawRecord | Reject]:
+def read_reuters_sgml(source: str | InputFile) -> Iterator[RawRecord | Reject]:
     """Reuters-21578 `reut2-NNN.sgm`: NEWID, DATE, TITLE, DATELINE, BODY (streamed per story)."""
-    name = display_name(path)
-    with open_binary(path) as stream:
+    src = as_input(source)
+    name = src.name
+    with open_binary(src.path) as stream:
         text = io.TextIOWrapper(stream, encoding="latin-1")
         buffer, line, start_line = "", 0, 1
         while chunk := text.readline(MAX_RECORD_BYTES):

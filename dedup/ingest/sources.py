@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import gzip
 import io
 import os
+import re
+import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,8 +38,11 @@ _SUFFIX_FORMATS = {
     ".htm": "html",
     ".sgm": "sgml",
     ".sgml": "sgml",
+    ".txt": "text",
+    ".text": "text",
 }
-FORMATS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml")
+FORMATS = ("jsonl", "csv", "ninjs", "nitf", "feed", "warc", "html", "sgml", "text")
+"""Input formats a reader exists for (`--input-format`); `jsonl` reads JSON documents too."""
 # Errors a broken compressed stream raises in the middle of reading.
 STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zstandard.ZstdError)
 
@@ -179,10 +188,10 @@ def note_opened(raw: BinaryIO) -> BinaryIO:
 def input_size(paths: list[str]) -> int:
     """Total bytes of the files named (directories expanded); stdin counts 0."""
     total = 0
-    for path in expand_paths(paths):
-        if path != "-":
+    for item in expand_paths(paths):
+        if isinstance(item, InputFile) and item.path != "-":
             with contextlib.suppress(OSError):
-                total += os.path.getsize(path)
+                total += os.path.getsize(item.path)
     return total
 
 
@@ -209,18 +218,47 @@ def open_binary(path: str) -> BinaryIO:
 
 
 def _json_kind(text: bytes) -> str:
-    """ninjs or plain JSON lines, from the keys of the first object."""
-    first = text.split(b"\n", 1)[0]
-    for marker in (b'"uri"', b'"guid"'):
-        if marker in first and any(
-            k in first for k in (b'"body_html"', b'"body_text"', b'"bodies"', b'"headline')
-        ):
-            return "ninjs"
-    return "ninjs" if text.startswith(b"[") else "jsonl"
+    """ninjs or plain JSON (lines or a document), from the first bytes. Only a label: the
+    JSON reader maps every record that looks like ninjs, whichever of the two it was given."""
+    head = text[:2048]
+    has_id = any(marker in head for marker in (b'"uri"', b'"guid"'))
+    has_ninjs = any(
+        k in head for k in (b'"body_html"', b'"body_text"', b'"body_xhtml"', b'"bodies"', b'"headline')
+    )
+    return "ninjs" if has_id and has_ninjs else "jsonl"
+
+
+def _looks_like_csv(text: bytes) -> bool:
+    """A delimited table: the first complete lines split into the same number (>= 2) of
+    fields, with no blank line among them. A plain-text article whose title has a comma
+    fails this: a blank line follows its title, and its paragraphs' commas vary."""
+    lines = text.split(b"\n")
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last may be cut off by the sniffing window
+    lines = lines[:6]
+    if not lines or not lines[0].strip():
+        return False
+    decoded = [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+    if any(not line.strip() for line in decoded) and len(decoded) > 1:
+        return False
+    for delimiter in (",", "\t", ";", "|"):
+        if delimiter not in decoded[0]:
+            continue
+        try:
+            widths = {len(row) for row in csv.reader(decoded, delimiter=delimiter)}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and min(widths) >= 2:
+            return True
+    return False
 
 
 def sniff_format(path: str, head: bytes) -> str:
-    """The input format of a file, from its extension, else from its first bytes."""
+    """The input format of a file, from its extension, else from its first bytes.
+
+    >>> sniff_format("story", b"Ad sales boost Time Warner profit\n\nQuarterly profits at ...")
+    'text'
+    """
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     lowered = text[:2048].lower()
     if path != "-":
@@ -244,23 +282,96 @@ def sniff_format(path: str, head: bytes) -> str:
         return "html"
     if text.startswith((b"{", b"[")):
         return _json_kind(text)
-    first_line = text.split(b"\n", 1)[0]
-    if b"," in first_line or b"\t" in first_line:
+    if _looks_like_csv(text):
         return "csv"
-    raise InputError(
-        "cannot tell the input format (JSON lines, CSV, ninjs, NITF, RSS/Atom, WARC, HTML or "
-        "Reuters SGML); pass --input-format",
-        file=display_name(path),
-    )
+    if not text.strip():
+        raise InputError("empty input: nothing to read", file=display_name(path))
+    if b"\x00" in text[:4096]:
+        raise InputError(
+            "binary data, not a feed (JSON lines, CSV, ninjs, NITF, RSS/Atom, WARC, HTML, Reuters SGML "
+            "or plain text); pass --input-format if it is one of them",
+            file=display_name(path),
+        )
+    return "text"
 
 
-def expand_paths(paths: list[str]) -> Iterator[str]:
-    """Files named, and every file under a directory named, in sorted order."""
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One file to read: where it is, how messages name it, and the id it gives a
+    one-article format (plain text): its path relative to the folder named on the command
+    line, that folder's name included (`bbc/business/001.txt`), or the file's own name."""
+
+    path: str
+    name: str
+    ref: str
+
+
+def input_file(path: str) -> InputFile:
+    return InputFile(path, display_name(path), "stdin" if path == "-" else Path(path).name)
+
+
+def refuse_special(paths: list[str]) -> None:
+    """Raise `InputError` for a FIFO, device or socket named as input: reading one would
+    block (holding the database) or never end. `-` (stdin) is the way to stream."""
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # a missing file is a reject of its own, reported by the reader
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            raise InputError(f"{kind}, not a file: pipe it to `dedup ingest -` instead", file=path)
+
+
+class Unreadable(Exception):
+    """A folder named as input, or found inside one, that cannot be listed; or (`skipped`)
+    a file inside one that is not an article (a corpus's README)."""
+
+    def __init__(self, path: str, reason: str, *, skipped: bool = False) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.skipped = path, reason, skipped
+
+
+# A corpus folder's own documentation: skipped inside a folder (named on its own, read).
+_DOCUMENTATION = re.compile(
+    r"(?i)^(readme|license|licence|copying|changelog|changes|notice|authors|sha\d*sums)\b"
+)
+
+
+def expand_paths(paths: list[str]) -> Iterator[InputFile | Unreadable]:
+    """Files named, and every file under a folder named (sorted, hidden ones skipped); a
+    folder that cannot be listed is yielded as `Unreadable`, never skipped in silence."""
     for path in paths:
         p = Path(path)
-        if path != "-" and p.is_dir():
-            for child in sorted(p.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    yield str(child)
-        else:
-            yield path
+        if path == "-" or not p.is_dir():
+            yield input_file(path)
+            continue
+        root = p.resolve().name or p.resolve().as_posix()
+        problems: list[OSError] = []
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(p, onerror=problems.append):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found.extend(Path(folder) / f for f in files if not f.startswith("."))
+        for problem in problems:
+            yield Unreadable(str(problem.filename or path), f"cannot list folder: {problem.strerror}")
+        for child in sorted(found):
+            if not child.is_file():
+                continue
+            if _DOCUMENTATION.match(child.name):
+                yield Unreadable(str(child), "documentation, not an article: skipped", skipped=True)
+                continue
+            yield InputFile(str(child), str(child), f"{root}/{child.relative_to(p).as_posix()}")
+
+
+@contextlib.contextmanager
+def spooled_stdin() -> Iterator[str]:
+    """Standard input copied to a temporary file, so that its format can be sniffed and a
+    reader can open it like any file; removed afterwards."""
+    with tempfile.NamedTemporaryFile(prefix="dedup-stdin-", delete=False) as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    try:
+        yield spool.name
+    finally:
+        os.unlink(spool.name)

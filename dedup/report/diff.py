@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dedup.model import Alignment, Comparison, Edit
+from dedup.report.output import outlet_label
 
 KIND_LABEL = {
     "verbatim": "=",
@@ -118,8 +119,8 @@ def render_terminal(comparison: Comparison, a: DiffSide, b: DiffSide, console: C
     legend += Text("- only in A", style="red") + Text("   ") + Text("+ only in B", style="green")
     table = Table(show_lines=True, expand=True, header_style="bold")
     table.add_column("", width=6, no_wrap=True)
-    table.add_column(f"A  {a.ref}  {a.outlet}".strip(), ratio=1)
-    table.add_column(f"B  {b.ref}  {b.outlet}".strip(), ratio=1)
+    table.add_column(f"A  {a.ref}  {outlet_label(a.outlet)}", ratio=1)
+    table.add_column(f"B  {b.ref}  {outlet_label(b.outlet)}", ratio=1)
     for x in comparison.alignments:
         table.add_row(*_cells(x, a, b))
     console.print(Panel(Group(header, legend), title="dedup diff", expand=True))
@@ -129,6 +130,7 @@ def render_terminal(comparison: Comparison, a: DiffSide, b: DiffSide, console: C
 ENV = Environment(
     loader=PackageLoader("dedup", "report/templates"), autoescape=select_autoescape(["html", "j2"])
 )
+ENV.filters["outlet"] = outlet_label
 
 
 def _html_pieces(text: str, edits: Sequence[Edit], side: str) -> list[tuple[str, bool]]:

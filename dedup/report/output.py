@@ -13,6 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 FORMATS = ("table", "json", "jsonl", "csv")
+UNKNOWN_OUTLET = "(unknown outlet)"
+"""How people see an article whose feed named no outlet (JSON keeps the empty string)."""
+
+
+def outlet_label(value: str | None) -> str:
+    return value or UNKNOWN_OUTLET
 
 
 def resolve_format(fmt: str | None, stream: TextIO | None = None) -> str:
@@ -29,6 +35,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def _cell(column: str, value: Any) -> str:
+    """A value as a table shows it: outlets named (never blank), lists joined."""
+    if column.endswith("outlet"):
+        return outlet_label(value)
+    if column.endswith("outlets") and isinstance(value, list):
+        return ", ".join(outlet_label(v) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(_plain(v)) for v in value)
+    return "" if value is None else str(_plain(value))
 
 
 def emit(
@@ -65,7 +82,7 @@ def emit(
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
+            table.add_row(*(_cell(k, v) for k, v in row.items()))
         Console(file=stream).print(table)
 
 

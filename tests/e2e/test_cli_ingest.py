@@ -154,7 +154,7 @@ def test_usage_and_store_errors(tmp_path: Path) -> None:
     result = run("stats", "--db", str(junk))
     assert result.exit_code == 1 and "Traceback" not in result.output
     missing = run("ingest", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "m.duckdb"), "-f", "json")
-    assert missing.exit_code == 0
+    assert missing.exit_code == 1 and "could not be read" in missing.stderr  # a cron job must notice
     assert "cannot open" in json.loads(missing.stdout)["problems"][0]["reason"]
 
 

@@ -109,10 +109,13 @@ def test_diff_in_three_formats(tmp_path: Path, stories: dict[str, dict[str, obje
     source = paragraphs(stories["1"])
     a = tmp_path / "a.txt"
     b = tmp_path / "b.txt"
-    a.write_text("\n\n".join(source))
+    # a text file's first line is its title (as `dedup ingest` reads it), the rest its body
+    a.write_text("\n\n".join([str(stories["1"]["title"]), *source]))
     edited = source[1].replace("will be late this year", "will come late this season")
     b.write_text(
-        "\n\n".join([source[0], edited, *source[3:6], "A sentence the copy added about the weather."])
+        "\n\n".join(
+            ["Cocoa review", source[0], edited, *source[3:6], "A sentence the copy added about the weather."]
+        )
     )
     db = ["--db", str(tmp_path / "none.duckdb")]
 

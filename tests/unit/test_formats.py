@@ -14,7 +14,7 @@ from warcio.warcwriter import WARCWriter
 
 from dedup.cli import app
 from dedup.ingest import read_records
-from dedup.ingest.formats import html_to_paragraphs
+from dedup.ingest.markup import html_to_paragraphs
 from dedup.ingest.sources import sniff_format
 from dedup.model import Reject
 from dedup.store import Store

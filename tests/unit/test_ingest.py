@@ -65,7 +65,7 @@ def test_derived_id_is_stable() -> None:
     [
         ({"id": "1", "body": ""}, "body", "empty body"),
         ({"id": "1"}, "body", "missing body"),
-        ({"id": "1", "body": ["a list"]}, "body", "expected text"),
+        ({"id": "1", "body": {"html": "<p>x</p>"}}, "body", "expected text, got an object (html)"),
         ({"id": "1", "body": "x" * 50}, "body", "article too large"),
         ({"id": "1", "body": "bad \udcff byte"}, "body", "undecodable"),
     ],
@@ -139,7 +139,20 @@ def test_csv_wrong_column_count_and_multiline(tmp_path: Path) -> None:
 
 def test_directory_and_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text('{"id": "a", "body": "A."}\n')
-    (tmp_path / "notes.txt").write_text("just some words\n")
+    (tmp_path / "notes").write_text("Just a title\n\nAnd some words.\n")  # no extension: plain text
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02 not text")
     good, bad = _records([tmp_path])
-    assert [r.data["id"] for r in good] == ["a"]
-    assert "cannot tell the input format" in bad[0].reason and bad[0].file.endswith("notes.txt")
+    assert [r.data["id"] for r in good] == ["a", f"{tmp_path.name}/notes"]
+    assert good[1].data["title"] == "Just a title" and good[1].data["body"] == "And some words."
+    assert "binary data" in bad[0].reason and bad[0].file.endswith("blob.bin")
+
+
+def test_a_list_body_is_paragraphs_and_nested_names_are_read() -> None:
+    article, problems = build_article(
+        raw({"id": "1", "body": ["First.", "Second."], "source": {"id": "x", "name": "Engadget"},
+             "author": None, "publishedAt": "2022-09-20T10:10:18Z"}),
+        FieldMap(),
+    )  # fmt: skip
+    assert problems == () and article is not None
+    assert article.body == "First.\n\nSecond." and article.outlet == "Engadget" and article.byline == ""
+    assert article.published is not None and article.published.year == 2022
