@@ -99,6 +99,15 @@ def test_diff_reads_a_text_file_as_ingest_does(tmp_path: Path) -> None:
     assert {x["kind"] for x in diff["alignments"]} == {"verbatim"}
 
 
+def test_stdin_is_sniffed_too(tmp_path: Path) -> None:
+    db = tmp_path / "in.duckdb"
+    result = runner.invoke(
+        app, ["ingest", "-", "--db", str(db), "--no-index", "-q"], input="A headline\n\nThe body of it.\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert rows(db, "SELECT article_id, title, body FROM articles") == [("stdin", "A headline", "The body of it.")]
+
+
 def test_plain_text_is_sniffed_without_an_extension(tmp_path: Path) -> None:
     path = tmp_path / "story"
     path.write_text("A headline, with a comma\n\nFirst paragraph,\nwrapped.\n\nSecond, and last.\n")
