@@ -21,6 +21,7 @@ import xxhash
 
 from dedup.errors import ModelError
 from dedup.normalize import fold
+from dedup.templates import sentence_key
 
 DIMENSIONS = 384
 
@@ -104,11 +105,6 @@ class HashingEmbedder:
                 out[row, xxhash.xxh32_intdigest(text[k : k + 3].encode()) % DIMENSIONS] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
-
-
-def sentence_key(sentence: str) -> int:
-    """Cache key of a sentence: 63-bit hash of its folded text (fits a signed BIGINT)."""
-    return xxhash.xxh3_64_intdigest(fold(sentence).encode()) >> 1
 
 
 class CachedEmbedder:

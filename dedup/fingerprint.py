@@ -50,6 +50,12 @@ class IndexConfig:
     max_bucket: int = MAX_BUCKET
     """In an LSH bucket only the first `max_bucket` articles pair up; later ones are reported."""
     window_days: float | None = None
+    semantic_neighbors: int = 5
+    """Semantic candidates (`dedup.semantic`) per article with no lexical one; 0: none."""
+    semantic_floor: float = 0.7
+    """Cosine of the lede vectors below which no semantic candidate is made."""
+    lede_sentences: int = 2
+    """Body sentences whose embeddings make an article's lede vector."""
 
     @property
     def doc_bands(self) -> tuple[int, int]:

@@ -29,6 +29,12 @@ class Sentence:
     paragraph: int
     start: int
     end: int
+    key: int = 0
+    """63-bit hash of the folded sentence (`templates.sentence_key`): the same sentence,
+    whatever its case, accents and punctuation, has the same key in every article."""
+    context: int = 0
+    """Hash of the keys of the sentences before and after it: a syndicated sentence keeps
+    its neighbours from copy to copy, a template sentence does not (`templates`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,10 @@ class IndexSummary:
     via_document: int
     via_passage: int
     hot_buckets: int
+    via_semantic: int = 0
+    """Pairs found only by the lede vectors' nearest neighbours (`dedup.semantic`)."""
+    vectors: int = 0
+    """Lede vectors computed (articles the lexical index paired with no earlier one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +184,8 @@ class Edit:
 class Alignment:
     """A sentence of A matched to a sentence of B (or left alone), with its similarity.
 
-    `score` is the folded-text fuzz ratio in [0, 1] for verbatim/edited pairs, the cosine of
-    the sentence embeddings for paraphrases, and 0 for added/removed sentences.
+    `score` is the pair's calibrated similarity in [0, 1] (`dedup.similarity`: 1 for a
+    verbatim pair), and 0 for added/removed sentences.
     """
 
     a_index: int | None
@@ -195,4 +205,7 @@ class Comparison:
     containment_b: float
     alignments: tuple[Alignment, ...]
     shares: dict[str, float] = field(default_factory=dict)
-    """Share of A's and B's countable characters by kind: `a_verbatim`, `b_edited`, ..."""
+    """Share of A's and B's countable characters by kind (`a_verbatim`, `b_edited`,
+    `b_paraphrase`, ...); `order`, the share of aligned sentences in the order of both;
+    `similarity`, their mean calibrated similarity; `lexical_chars`, the characters aligned
+    verbatim or edited (templates aside)."""

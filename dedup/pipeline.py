@@ -31,6 +31,7 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
+from dedup.semantic import article_vector, lede, nearest
 from dedup.store import Store, is_interrupt
 
 T = TypeVar("T")
@@ -342,10 +343,14 @@ def _analyse(
     """Everything after fingerprinting, for the articles fingerprinted in `run_id`:
     candidates, verification, then clusters and provenance. Adds their summaries to `stats`
     and their wall times to `seconds` (`embed` is the part of `verify` spent in the model)."""
+    encoder = Encoder(store, verify.device, embedder, seconds)
     with _timed(seconds, "candidates"):
         found = _index_run(store, run_id, config)
+    if verify.embed and config.semantic_neighbors > 0:
+        with _timed(seconds, "semantic"):
+            found = _semantic_run(store, run_id, config, encoder, found)
     with _timed(seconds, "verify"):
-        verified = verify_run(store, run_id, verify, embedder, seconds)
+        verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder)
     with _timed(seconds, "cluster"):
         traced = cluster_and_trace(store, run_id)
     stats.update(
@@ -354,6 +359,78 @@ def _analyse(
         clusters=dataclasses.asdict(traced),
     )
     return found, verified, traced
+
+
+class Encoder:
+    """The model behind the store's embedding cache, loaded on first use, its time kept
+    in `seconds["embed"]`: one per run, shared by semantic candidates and verification."""
+
+    def __init__(
+        self, store: Store, device: str, embedder: Embedder | None, seconds: dict[str, float]
+    ) -> None:
+        self.store, self.device, self.embedder, self.seconds = store, device, embedder, seconds
+        self.cache: CachedEmbedder | None = None
+
+    def __call__(self, sentences: list[str]) -> np.ndarray:
+        with _timed(self.seconds, "embed"):
+            if self.cache is None:
+                self.cache = CachedEmbedder(self.embedder or MiniLMEmbedder(self.device), self.store)
+            return self.cache.encode(sentences)
+
+    @property
+    def computed(self) -> int:
+        return self.cache.misses if self.cache is not None else 0
+
+
+def _semantic_run(
+    store: Store,
+    run_id: int,
+    config: IndexConfig,
+    encode: Callable[[list[str]], np.ndarray],
+    found: IndexSummary,
+) -> IndexSummary:
+    """Semantic candidates (`dedup.semantic`) for the articles of `run_id` that no lexical
+    candidate paired with an earlier article: their lede vectors are stored, then each is
+    paired with its nearest earlier vectors. The pairs are scored from their signatures as
+    lexical candidates are, and flagged `via_semantic`."""
+    keys = store.unpaired_new(run_id)
+    pairs: list[tuple[int, int, float]] = []
+    vectors = 0
+    window = None if config.window_days is None else config.window_days * 86400.0
+    for start in range(0, len(keys), VERIFY_BATCH):
+        batch = keys[start : start + VERIFY_BATCH]
+        texts = store.side_texts(batch)
+        ledes = {k: lede(texts[k][0], texts[k][1], config.lede_sentences) for k in batch if k in texts}
+        ledes = {k: v for k, v in ledes.items() if v}
+        sentences = [texts[k][0][i] for k, chosen in ledes.items() for i in chosen]
+        if not sentences:
+            continue
+        embedded = encode(sentences)
+        means, at = [], 0
+        for chosen in ledes.values():
+            means.append(article_vector(embedded[at : at + len(chosen)]))
+            at += len(chosen)
+        new_keys = np.array(list(ledes), dtype=np.int64)
+        matrix = np.vstack(means).astype(np.float32)
+        store.add_vectors(list(ledes), matrix, run_id)
+        vectors += len(new_keys)
+        times = store.published_epochs(new_keys) if window is not None else None
+        pairs += nearest(
+            matrix, new_keys, store.vector_blocks(int(new_keys.max())), k=config.semantic_neighbors,
+            floor=config.semantic_floor, query_times=times, window_seconds=window,
+        )  # fmt: skip
+    # b had no lexical candidate with an earlier article: none of these pairs is one yet
+    rows: list[tuple[object, ...]] = [(a, b, False, False, False, 0, False) for a, b, _ in pairs]
+    if rows:
+        outlets = store.same_outlet([(r[0], r[1]) for r in rows])
+        rows = [(*r[:6], same) for r, same in zip(rows, outlets, strict=True)]
+        for start in range(0, len(rows), CANDIDATE_BATCH):
+            columns = _score_candidates(store, rows[start : start + CANDIDATE_BATCH], run_id, config)
+            columns["via_semantic"] = np.ones(len(columns["a"]), dtype=bool)
+            store.add_candidates(columns)
+    return dataclasses.replace(
+        found, candidates=found.candidates + len(rows), via_semantic=len(rows), vectors=vectors
+    )
 
 
 def _fingerprint_pending(
@@ -447,30 +524,32 @@ def verify_run(
     options: VerifyOptions | None = None,
     embedder: Embedder | None = None,
     seconds: dict[str, float] | None = None,
+    *,
+    encoder: Encoder | None = None,
 ) -> VerifySummary:
     """Align and score every candidate pair found in `run_id` (`judge_pairs`, with the
     model behind the store's embedding cache); store verdicts and alignments.
 
     Pairs go `VERIFY_BATCH` at a time (texts read, judged, written, dropped), so memory is
     bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
+    Sentences that recur across many unrelated stories (`Store.template_keys`) are marked
+    on their sides, so that they never make a pair on their own.
     """
     options = options or VerifyOptions()
     seconds = {} if seconds is None else seconds
     pairs = store.candidates_of_run(run_id)
-    cache: list[CachedEmbedder] = []
-
-    def encode(sentences: list[str]) -> np.ndarray:
-        with _timed(seconds, "embed"):
-            if not cache:
-                cache.append(CachedEmbedder(embedder or MiniLMEmbedder(options.device), store))
-            return cache[0].encode(sentences)
+    encode = encoder or Encoder(store, options.device, embedder, seconds)
 
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = embedded = 0
     for start in range(0, len(pairs), VERIFY_BATCH):
         batch = pairs[start : start + VERIFY_BATCH]
         texts = store.side_texts([k for pair in batch for k in pair])
-        sides = {k: SideText(*v) for k, v in texts.items()}
+        templates = store.template_keys({h for _, _, hashes in texts.values() for h in hashes})
+        sides = {
+            k: SideText(s, c, frozenset(i for i, h in enumerate(hashes) if h in templates))
+            for k, (s, c, hashes) in texts.items()
+        }
         info = store.nodes(sorted(sides))
         rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
         rows, alignment_rows, found, compared, distinct = judge_pairs(
@@ -481,7 +560,7 @@ def verify_run(
             counts[relation] += n
         sentences += compared
         embedded += distinct
-    computed = cache[0].misses if cache else 0
+    computed = encode.computed
     return VerifySummary(
         pairs=len(pairs), sentences=sentences, embedded=embedded, computed=computed, **counts
     )
@@ -505,7 +584,9 @@ def judge_pairs(
     """
     lexical = [lexical_alignment(sides[a], sides[b], options.align) for a, b in pairs]
     wanted = [
-        sentences_to_embed(al, sides[a], sides[b], options.align) if options.embed else ([], [])
+        sentences_to_embed(al, sides[a], sides[b], options.align, options.score)
+        if options.embed
+        else ([], [])
         for al, (a, b) in zip(lexical, pairs, strict=True)
     ]
     distinct: dict[str, int] = {}
@@ -527,8 +608,10 @@ def judge_pairs(
         later_containment = result.containment_b if rank[a] < rank[b] else result.containment_a
         if result.relation == "rewrite" and later_containment < options.score.rewrite_containment:
             # The earlier article is the one contained: the later one took it whole and added
-            # other material, so the later one is a partial copy, not a rewrite.
-            result = dataclasses.replace(result, relation="partial")
+            # other material, so the later one is a partial copy, not a rewrite (and with no
+            # text shared word for word, paraphrase alone, no reuse at all).
+            lexical_enough = result.shares.get("lexical_chars", 0.0) >= options.score.partial_min_chars
+            result = dataclasses.replace(result, relation="partial" if lexical_enough else "none")
         counts[result.relation] += 1
         sentences += len(sa.sentences) + len(sb.sentences)
         rows.append(

@@ -1,51 +1,73 @@
 """Scoring a sentence alignment: containment both ways, shares by kind, a relation, a score.
 
 Relations follow METER (wholly / partially / non-derived) and NEWS-COPY ("same source
-article", not "same event"):
+article", not "same event"), and what the copier did:
 
-- `duplicate`: both sides almost entirely aligned, almost all of it verbatim;
-- `rewrite`: one side is mostly made of the other (trimmed, re-ledded, edited reprints);
-  in the pipeline, where dates are known, the *later* article must be the one derived
-  (`pipeline.verify_run`), otherwise it is `partial`;
-- `partial`: some passages are shared, the rest is other material;
+- `duplicate`: the same sentences on both sides, the same words in them up to noise
+  (OCR-like letter confusions, split or joined words count as the same words);
+- `rewrite`: one side is derived from the other as a whole: mostly made of its sentences,
+  trimmed, re-ledded or edited (a lexical rewrite), or rewritten sentence by sentence with
+  new words, one to one, in order, at a high calibrated similarity (a paraphrase rewrite,
+  which needs no verbatim sentence); in the pipeline, where dates are known, the *later*
+  article must be the one derived (`pipeline.judge_pairs`);
+- `partial`: some passages are shared word for word (or edited), the rest is other
+  material; sentences that recur across many unrelated stories (templates) do not count;
 - `none`: anything else -- in particular two independent reports of one event, whose
-  sentences may paraphrase each other but share no sentence lexically.
+  sentences may retell each other's facts but do not follow each other sentence by
+  sentence at a paraphrase's similarity.
 
-Paraphrase alignments add to the coverage of a pair that already shares sentences
-lexically; a pair linked by paraphrase alone is `none`. The score grades the whole range
-(unrelated near 0, verbatim copies at 1) so that it ranks pairs below the thresholds too.
-Thresholds and how they were chosen: `docs/scoring.md`.
+Every aligned pair carries its calibrated similarity (`dedup.similarity`), and so does
+every sentence left open whose similarity was computed, so that the score grades the whole
+range, below the thresholds too. Thresholds and how they were chosen: `docs/scoring.md`.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from dedup.align import AlignConfig, align_paraphrases, align_sentences, open_sentences
+from dedup.align import (
+    AlignConfig,
+    align_paraphrases,
+    align_sentences,
+    open_sentences,
+    order_alignments,
+    paraphrase_conflict,
+    ratio_matrix,
+)
 from dedup.embed import Embedder
 from dedup.model import Alignment, Article, Comparison, Relation
 from dedup.normalize import fold
 from dedup.segment import find_dateline
-
-KIND_WEIGHT = {"verbatim": 1.0, "edited": 0.9, "paraphrase": 0.7}
+from dedup.similarity import SentenceFacts, pair_similarities, sentence_facts, similarity_matrix
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreConfig:
     duplicate_containment: float = 0.9
     duplicate_verbatim: float = 0.8
+    """Both sides' share in verbatim (or noise-only edited) sentences for a duplicate."""
     rewrite_containment: float = 0.6
     """The derived side must be at least this share aligned to the other."""
     min_lexical_share: float = 0.15
-    """...of which at least this share verbatim or edited (paraphrase alone is not reuse)."""
+    """...of which at least this share verbatim or edited for a lexical rewrite."""
     partial_min_chars: int = 100
-    """A rewrite or partial pair shares at least this many characters verbatim or edited:
-    below that, short notices built on one template ("Qtly div 25 cts vs 25 cts prior")
-    would read as copies of each other."""
+    """A lexical rewrite or partial pair shares at least this many characters verbatim or
+    edited: below that, short notices built on one template ("Qtly div 25 cts vs 25 cts
+    prior") would read as copies of each other."""
+    paraphrase_min_sentences: int = 3
+    """A paraphrase rewrite aligns at least this many sentences (all of a shorter article)."""
+    paraphrase_order: float = 0.8
+    """...of which at least this share in the order of both articles (a longest chain)."""
+    paraphrase_similarity: float = 0.65
+    """...and one side's characters, each weighted by the calibrated similarity of the
+    sentence it aligns to, or of its best partner below the threshold (0 where the fact
+    check refuses), average at least this: most of the article said again, sentence by
+    sentence, not a few sentences retold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +77,9 @@ class SideText:
     sentences: tuple[str, ...]
     countable: tuple[bool, ...]
     """False for sentences in boilerplate or credit paragraphs: shown, never counted."""
+    templates: frozenset[int] = frozenset()
+    """Sentences that recur across many unrelated stories (`Store.template_sentences`):
+    aligned and shown, but never evidence of reuse on their own."""
 
     @classmethod
     def of(cls, article: Article) -> SideText:
@@ -64,11 +89,218 @@ class SideText:
             tuple(roles.get(s.paragraph) == "body" for s in article.sentences),
         )
 
+    def facts(self, index: int) -> SentenceFacts:
+        return sentence_facts(self.sentences[index])
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalAlignment:
+    """Step 1's result: the verbatim and edited matches, and the ratio matrix they came from."""
+
+    alignments: list[Alignment]
+    ratios: np.ndarray
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _matching_form(sentence: str) -> str:
+    """Folded, without a leading dateline: a reprint that drops "BALTIMORE —" is verbatim.
+
+    Cached: an article is in a pair with each of its copies, and folding was a quarter of
+    lexical verification."""
+    dateline = find_dateline(sentence)
+    return fold(sentence[len(dateline.text) :] if dateline else sentence)
+
+
+def lexical_alignment(a: SideText, b: SideText, config: AlignConfig = AlignConfig()) -> LexicalAlignment:
+    """Step 1: verbatim and edited pairs (rapidfuzz), with the ratios of every pair.
+
+    An edited pair is kept only at a calibrated similarity of `edited_similarity` or more,
+    or a ratio of `edited_sure` (scored by its similarity); below, both sentences stay
+    open, for the paraphrase step to judge."""
+    fa = [_matching_form(s) for s in a.sentences]
+    fb = [_matching_form(s) for s in b.sentences]
+    ratios = ratio_matrix(fa, fb, config.workers)
+    alignments = align_sentences(a.sentences, b.sentences, config, a_folded=fa, b_folded=fb, ratios=ratios)
+    edited = [x for x in alignments if x.kind == "edited"]
+    if not edited:
+        return LexicalAlignment(alignments, ratios)
+    sims = pair_similarities(
+        [a.facts(x.a_index) for x in edited],  # type: ignore[arg-type]
+        [b.facts(x.b_index) for x in edited],  # type: ignore[arg-type]
+    )
+    graded = {
+        (x.a_index, x.b_index): Alignment(x.a_index, x.b_index, x.kind, round(float(sim), 4), x.edits)
+        for x, sim in zip(edited, sims, strict=True)
+        if sim >= config.edited_similarity or x.score >= config.edited_sure
+    }
+    kept = [
+        graded.get((x.a_index, x.b_index), x)
+        for x in alignments
+        if x.kind == "verbatim" or (x.a_index, x.b_index) in graded
+    ]
+    return LexicalAlignment(order_alignments(kept, len(a.sentences), len(b.sentences)), ratios)
+
+
+SUSPECT_RATIO = 0.45
+"""Folded ratio at which a sentence has a lexical echo on the other side: spun and
+paraphrased sentences keep about half their characters in place (MSRP's equivalent pairs
+have a median ratio of 0.60, its non-equivalent ones 0.52; unrelated sentences ~0.3)."""
+
+
+def rewrite_suspect(
+    lexical: LexicalAlignment, a: SideText, b: SideText, config: ScoreConfig = ScoreConfig()
+) -> bool:
+    """Whether a pair with no verbatim anchor may still be a paraphrase rewrite, from the
+    ratios alone: enough of the shorter side's countable sentences echo a sentence of the
+    other (`SUSPECT_RATIO`), in order. Only then is the model spent on it."""
+    ca = [i for i, c in enumerate(a.countable) if c]
+    cb = [j for j, c in enumerate(b.countable) if c]
+    if not ca or not cb:
+        return False
+    sub = lexical.ratios[np.ix_(ca, cb)]
+    short_is_a = sum(len(a.sentences[i]) for i in ca) <= sum(len(b.sentences[j]) for j in cb)
+    best = sub.max(axis=1) if short_is_a else sub.max(axis=0)
+    partner = sub.argmax(axis=1) if short_is_a else sub.argmax(axis=0)
+    echoed = [k for k in range(len(best)) if best[k] >= SUSPECT_RATIO]
+    need = min(config.paraphrase_min_sentences, len(best))
+    if len(echoed) < need or len(echoed) < 0.5 * len(best):
+        return False
+    return _chain([(k, int(partner[k])) for k in echoed]) >= config.paraphrase_order * len(echoed)
+
+
+def sentences_to_embed(
+    lexical: LexicalAlignment,
+    a: SideText,
+    b: SideText,
+    config: AlignConfig = AlignConfig(),
+    score_config: ScoreConfig = ScoreConfig(),
+    *,
+    always: bool = False,
+) -> tuple[list[int], list[int]]:
+    """Step 2: the open sentences worth embedding: those of a pair that shares a sentence
+    lexically (its other sentences may be paraphrases), or that `rewrite_suspect` finds
+    may be a rewrite with new words; with `always` (one pair compared on demand), any pair.
+
+    Embedding is the expensive step: a candidate with neither an anchor nor an echo is
+    settled without the model.
+    """
+    anchored = any(x.kind in ("verbatim", "edited") for x in lexical.alignments)
+    if not (always or anchored or rewrite_suspect(lexical, a, b, score_config)):
+        return [], []
+    open_a, open_b = open_sentences(lexical.alignments, a.sentences, b.sentences, config)
+    return (open_a, open_b) if open_a and open_b else ([], [])
+
+
+def finish_comparison(
+    lexical: LexicalAlignment,
+    a: SideText,
+    b: SideText,
+    a_vectors: np.ndarray | None = None,
+    b_vectors: np.ndarray | None = None,
+    align_config: AlignConfig = AlignConfig(),
+    score_config: ScoreConfig = ScoreConfig(),
+) -> Comparison:
+    """Step 3: the calibrated similarity of the open sentences (with the cosine of their
+    vectors, when step 2 embedded them), paraphrase matches, then the relation and score.
+
+    `a_vectors`/`b_vectors` are the unit vectors of `sentences_to_embed`'s sentences, in
+    that order."""
+    alignments = lexical.alignments
+    embedded_a: list[int] = []
+    embedded_b: list[int] = []
+    full: np.ndarray | None = None
+    if a_vectors is not None and b_vectors is not None and len(a_vectors) and len(b_vectors):
+        embedded_a, embedded_b = open_sentences(alignments, a.sentences, b.sentences, align_config)
+        full = similarity_matrix(
+            [a.facts(i) for i in embedded_a], [b.facts(j) for j in embedded_b], a_vectors @ b_vectors.T
+        )
+        alignments = align_paraphrases(
+            alignments, a.sentences, b.sentences, embedded_a, embedded_b, full, align_config
+        )
+    soft_a, soft_b, refused = _open_similarity(alignments, a, b, embedded_a, embedded_b, full)
+    return score_alignment(alignments, a, b, score_config, soft_a, soft_b, refused)
+
+
+OPEN_LIMIT = 2_500
+"""Sentence pairs of open sentences graded without embeddings for the score at most (a
+pair of 50-sentence articles): beyond, the open part of a big unrelated pair adds 0."""
+
+
+def _open_similarity(
+    alignments: Sequence[Alignment],
+    a: SideText,
+    b: SideText,
+    embedded_a: Sequence[int],
+    embedded_b: Sequence[int],
+    full: np.ndarray | None,
+) -> tuple[dict[int, float], dict[int, float], frozenset[tuple[int, int]]]:
+    """For the countable sentences left unmatched, the similarity of their best one-to-one
+    partner among the other side's unmatched ones (with the cosine where both were
+    embedded): the graded part of the score, below the paraphrase threshold. Also the
+    partnerships `paraphrase_conflict` refuses: they grade the score, never a rewrite."""
+    matched_a = {x.a_index for x in alignments if x.a_index is not None and x.b_index is not None}
+    matched_b = {x.b_index for x in alignments if x.a_index is not None and x.b_index is not None}
+    rest_a = [i for i, c in enumerate(a.countable) if c and i not in matched_a]
+    rest_b = [j for j, c in enumerate(b.countable) if c and j not in matched_b]
+    if not rest_a or not rest_b or len(rest_a) * len(rest_b) > OPEN_LIMIT:
+        return {}, {}, frozenset()
+    sims = similarity_matrix([a.facts(i) for i in rest_a], [b.facts(j) for j in rest_b])
+    if full is not None:
+        pos_a = {i: k for k, i in enumerate(embedded_a)}
+        pos_b = {j: k for k, j in enumerate(embedded_b)}
+        for r, i in enumerate(rest_a):
+            for c, j in enumerate(rest_b):
+                if i in pos_a and j in pos_b:
+                    sims[r, c] = full[pos_a[i], pos_b[j]]
+    soft_a: dict[int, float] = {}
+    soft_b: dict[int, float] = {}
+    refused = set()
+    for flat in np.argsort(-sims, axis=None, kind="stable"):
+        r, c = divmod(int(flat), len(rest_b))
+        i, j = rest_a[r], rest_b[c]
+        if i not in soft_a and j not in soft_b:
+            soft_a[i] = soft_b[j] = float(sims[r, c])
+            if sims[r, c] >= 0.3 and paraphrase_conflict(a.sentences[i], b.sentences[j]):
+                refused.add((i, j))
+    return soft_a, soft_b, frozenset(refused)
+
+
+def _chain(pairs: Sequence[tuple[int, int]]) -> int:
+    """Length of the longest chain of pairs increasing on both sides: how many aligned
+    sentences follow each other's order (a moved paragraph breaks a few links only)."""
+    tails: list[int] = []
+    for _, j in sorted(pairs):
+        k = bisect.bisect_left(tails, j)
+        if k == len(tails):
+            tails.append(j)
+        else:
+            tails[k] = j
+    return len(tails)
+
+
+def _noise_only(x: Alignment, a: SideText, b: SideText) -> bool:
+    """An edited pair whose every change is noise (a letter confused with a look-alike, a
+    word split or joined), not an editor's word: an OCR-noisy reprint is a duplicate."""
+    if x.a_index is None or x.b_index is None:
+        return False
+    sa, sb = a.sentences[x.a_index], b.sentences[x.b_index]
+    for edit in x.edits:
+        old, new = sa[edit.a_start : edit.a_end], sb[edit.b_start : edit.b_end]
+        if old.replace(" ", "") == new.replace(" ", ""):
+            continue  # split or joined words
+        if edit.op != "replace" or len(old.split()) != len(new.split()) or abs(len(old) - len(new)) > 1:
+            return False
+        from rapidfuzz import fuzz
+
+        if fuzz.ratio(old, new) < 60:
+            return False
+    return True
+
 
 def _shares(alignments: Sequence[Alignment], side: SideText, which: str) -> dict[str, float]:
     lengths = np.array([len(s) for s in side.sentences], dtype=np.float64)
     total = float(lengths[np.array(side.countable, dtype=bool)].sum()) if len(lengths) else 0.0
-    out = dict.fromkeys(KIND_WEIGHT, 0.0)
+    out = dict.fromkeys(("verbatim", "edited", "paraphrase"), 0.0)
     if total == 0:
         return out
     for x in alignments:
@@ -78,26 +310,78 @@ def _shares(alignments: Sequence[Alignment], side: SideText, which: str) -> dict
     return {k: min(1.0, float(v)) for k, v in out.items()}
 
 
+def _coverage(
+    alignments: Sequence[Alignment],
+    side: SideText,
+    which: str,
+    soft: dict[int, float] | None,
+    *,
+    squared: bool = False,
+) -> float:
+    """The side's countable characters weighted by the similarity of what they align to
+    (or, left open, of their best partner below the threshold); with `squared`, the
+    similarities of all but verbatim pairs count squared."""
+    lengths = [len(s) for s in side.sentences]
+    total = sum(n for n, c in zip(lengths, side.countable, strict=True) if c)
+    if not total:
+        return 0.0
+    weight = {i: s * s if squared else s for i, s in (soft or {}).items()}
+    for x in alignments:
+        index = x.a_index if which == "a" else x.b_index
+        if x.a_index is not None and x.b_index is not None and index is not None:
+            weight[index] = x.score if x.kind == "verbatim" or not squared else x.score * x.score
+    return sum(lengths[i] * w for i, w in weight.items() if side.countable[i]) / total
+
+
 def score_alignment(
-    alignments: Sequence[Alignment], a: SideText, b: SideText, config: ScoreConfig = ScoreConfig()
+    alignments: Sequence[Alignment],
+    a: SideText,
+    b: SideText,
+    config: ScoreConfig = ScoreConfig(),
+    soft_a: dict[int, float] | None = None,
+    soft_b: dict[int, float] | None = None,
+    refused: Collection[tuple[int, int]] = (),
 ) -> Comparison:
-    """Containment, shares by kind, relation and score of an alignment (pure)."""
+    """Containment, shares by kind, relation and score of an alignment (pure).
+
+    `soft_a`/`soft_b` give, for sentences left open, the similarity of their best partner
+    below the thresholds: they grade the score, and the coverage a paraphrase rewrite
+    needs, never a lexical relation."""
     sa, sb = _shares(alignments, a, "a"), _shares(alignments, b, "b")
     cont_a, cont_b = sum(sa.values()), sum(sb.values())
-    cov_a = sum(KIND_WEIGHT[k] * v for k, v in sa.items())
-    cov_b = sum(KIND_WEIGHT[k] * v for k, v in sb.items())
-    score = 0.7 * max(cov_a, cov_b) + 0.3 * min(cov_a, cov_b)
+    refused_a, refused_b = {i for i, _ in refused}, {j for _, j in refused}
+    cov_a = _coverage(alignments, a, "a", {i: s for i, s in (soft_a or {}).items() if i not in refused_a})
+    cov_b = _coverage(alignments, b, "b", {j: s for j, s in (soft_b or {}).items() if j not in refused_b})
+    # what is not shared word for word (an edit, a paraphrase, a partner below the
+    # threshold) is weaker evidence: the score counts its similarity squared (the same for
+    # every kind, so a pair of single sentences is ranked by its similarity alone)
+    weak_a = _coverage(alignments, a, "a", soft_a, squared=True)
+    weak_b = _coverage(alignments, b, "b", soft_b, squared=True)
+    score = 0.7 * max(weak_a, weak_b) + 0.3 * min(weak_a, weak_b)
     derived = sa if cont_a >= cont_b else sb
-    lexical_chars = sum(
-        len(a.sentences[x.a_index])
+    counted = [
+        (x, x.a_index, x.b_index)
         for x in alignments
-        if x.kind in ("verbatim", "edited") and x.a_index is not None and a.countable[x.a_index]
+        if x.a_index is not None
+        and x.b_index is not None
+        and a.countable[x.a_index]
+        and b.countable[x.b_index]
+    ]
+    lexical_chars = sum(
+        len(a.sentences[i])
+        for x, i, j in counted
+        if x.kind in ("verbatim", "edited") and i not in a.templates and j not in b.templates
     )
+    same_words = [
+        x for x, _, _ in counted if x.kind == "verbatim" or (x.kind == "edited" and _noise_only(x, a, b))
+    ]
+    dup_a = _share_of(same_words, a, "a")
+    dup_b = _share_of(same_words, b, "b")
+    chain = _chain([(i, j) for _, i, j in counted])
+    similarity = float(np.mean([x.score for x, _, _ in counted])) if counted else 0.0
+    shorter = min(sum(a.countable), sum(b.countable))
     relation: Relation = "none"
-    if (
-        min(cont_a, cont_b) >= config.duplicate_containment
-        and min(sa["verbatim"], sb["verbatim"]) >= config.duplicate_verbatim
-    ):
+    if min(cont_a, cont_b) >= config.duplicate_containment and min(dup_a, dup_b) >= config.duplicate_verbatim:
         relation = "duplicate"
     elif (
         max(cont_a, cont_b) >= config.rewrite_containment
@@ -105,12 +389,25 @@ def score_alignment(
         and lexical_chars >= config.partial_min_chars
     ):
         relation = "rewrite"
+    elif (
+        max(cov_a, cov_b) >= config.paraphrase_similarity
+        and len(counted) >= max(2, min(config.paraphrase_min_sentences, shorter))
+        and chain >= config.paraphrase_order * len(counted)
+        and sum(len(a.sentences[i]) for _, i, _ in counted) >= config.partial_min_chars
+    ):
+        relation = "rewrite"  # sentence by sentence, new words: a paraphrase rewrite
     elif lexical_chars >= config.partial_min_chars:
         relation = "partial"
-    if relation != "duplicate" and same_words(a, b):
+    if relation != "duplicate" and same_words_everywhere(a, b):
         # the same words (an exact-hash candidate) whatever the segmentation says
         relation, score, cont_a, cont_b = "duplicate", 1.0, 1.0, 1.0
     shares = {f"a_{k}": round(v, 4) for k, v in sa.items()} | {f"b_{k}": round(v, 4) for k, v in sb.items()}
+    shares |= {
+        "order": round(chain / len(counted), 4) if counted else 0.0,
+        "similarity": round(similarity, 4),
+        "coverage": round(max(cov_a, cov_b), 4),
+        "lexical_chars": float(lexical_chars),
+    }
     return Comparison(
         relation=relation,
         score=round(min(1.0, score), 4),
@@ -121,7 +418,16 @@ def score_alignment(
     )
 
 
-def same_words(a: SideText, b: SideText) -> bool:
+def _share_of(alignments: Collection[Alignment], side: SideText, which: str) -> float:
+    lengths = [len(s) for s in side.sentences]
+    total = sum(n for n, c in zip(lengths, side.countable, strict=True) if c)
+    if not total:
+        return 0.0
+    indices = {x.a_index if which == "a" else x.b_index for x in alignments}
+    return sum(lengths[i] for i in indices if i is not None and side.countable[i]) / total
+
+
+def same_words_everywhere(a: SideText, b: SideText) -> bool:
     """Whether two sides' countable text is the same folded words: what an equal exact
     hash says. Two copies of one story split into sentences differently (a stray blank
     line in one) are still duplicates."""
@@ -135,58 +441,6 @@ def same_words(a: SideText, b: SideText) -> bool:
     return fold(ta) == fold(tb)
 
 
-@functools.lru_cache(maxsize=1 << 17)
-def _matching_form(sentence: str) -> str:
-    """Folded, without a leading dateline: a reprint that drops "BALTIMORE —" is verbatim.
-
-    Cached: an article is in a pair with each of its copies, and folding was a quarter of
-    lexical verification."""
-    dateline = find_dateline(sentence)
-    return fold(sentence[len(dateline.text) :] if dateline else sentence)
-
-
-def lexical_alignment(a: SideText, b: SideText, config: AlignConfig = AlignConfig()) -> list[Alignment]:
-    """Step 1: verbatim and edited pairs."""
-    return align_sentences(
-        a.sentences,
-        b.sentences,
-        config,
-        a_folded=[_matching_form(s) for s in a.sentences],
-        b_folded=[_matching_form(s) for s in b.sentences],
-    )
-
-
-def sentences_to_embed(
-    alignments: Sequence[Alignment], a: SideText, b: SideText, config: AlignConfig = AlignConfig()
-) -> tuple[list[int], list[int]]:
-    """Step 2: the open sentences worth embedding; none unless the pair shares a sentence.
-
-    Embedding is the expensive step, and paraphrase alone never makes reuse (see the module
-    docstring), so a candidate with no lexical anchor is settled without the model.
-    """
-    if not any(x.kind in ("verbatim", "edited") for x in alignments):
-        return [], []
-    open_a, open_b = open_sentences(alignments, a.sentences, b.sentences, config)
-    return (open_a, open_b) if open_a and open_b else ([], [])
-
-
-def finish_comparison(
-    alignments: Sequence[Alignment],
-    a: SideText,
-    b: SideText,
-    a_vectors: np.ndarray | None = None,
-    b_vectors: np.ndarray | None = None,
-    align_config: AlignConfig = AlignConfig(),
-    score_config: ScoreConfig = ScoreConfig(),
-) -> Comparison:
-    """Step 3: paraphrase matches from the vectors of the open sentences, then the score."""
-    if a_vectors is not None and b_vectors is not None and len(a_vectors) and len(b_vectors):
-        alignments = align_paraphrases(
-            alignments, a.sentences, b.sentences, a_vectors, b_vectors, align_config
-        )
-    return score_alignment(alignments, a, b, score_config)
-
-
 def compare_sides(
     a: SideText,
     b: SideText,
@@ -194,14 +448,16 @@ def compare_sides(
     align_config: AlignConfig = AlignConfig(),
     score_config: ScoreConfig = ScoreConfig(),
 ) -> Comparison:
-    """Align lexically; embed what stays open (only if the pair shares a sentence at all)."""
-    alignments = lexical_alignment(a, b, align_config)
-    open_a, open_b = sentences_to_embed(alignments, a, b, align_config) if embedder else ([], [])
+    """Align lexically; embed every open sentence (one pair: the model is worth it); grade."""
+    lexical = lexical_alignment(a, b, align_config)
+    open_a, open_b = (
+        sentences_to_embed(lexical, a, b, align_config, score_config, always=True) if embedder else ([], [])
+    )
     if not open_a or embedder is None:
-        return finish_comparison(alignments, a, b, None, None, align_config, score_config)
+        return finish_comparison(lexical, a, b, None, None, align_config, score_config)
     vectors = embedder.encode([a.sentences[i] for i in open_a] + [b.sentences[j] for j in open_b])
     return finish_comparison(
-        alignments, a, b, vectors[: len(open_a)], vectors[len(open_a) :], align_config, score_config
+        lexical, a, b, vectors[: len(open_a)], vectors[len(open_a) :], align_config, score_config
     )
 
 

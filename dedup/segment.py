@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import blingfire
 
 from dedup.model import Paragraph, ParagraphRole, Sentence
+from dedup.templates import context_keys, sentence_key
 
 # A heading after which the rest of the page is site furniture (link lists, teasers).
 _TRAILER_HEADING = re.compile(
@@ -169,7 +170,7 @@ def _sentence_spans(text: str, offset: int) -> list[tuple[int, int]]:
 def segment(body: str) -> tuple[tuple[Paragraph, ...], tuple[Sentence, ...]]:
     """Split a normalised body into paragraphs (with roles) and sentences (with offsets)."""
     paragraphs: list[Paragraph] = []
-    sentences: list[Sentence] = []
+    spans: list[tuple[int, int, int]] = []
     if not body:
         return (), ()
     start = 0
@@ -184,8 +185,13 @@ def segment(body: str) -> tuple[tuple[Paragraph, ...], tuple[Sentence, ...]]:
             role = "boilerplate"
         paragraphs.append(Paragraph(index, start, end, role))
         for s, e in _sentence_spans(text, start):
-            sentences.append(Sentence(len(sentences), index, s, e))
+            spans.append((index, s, e))
         start = end + 2
+    keys = [sentence_key(body[s:e]) for _, s, e in spans]
+    sentences = [
+        Sentence(n, index, s, e, key, context)
+        for n, ((index, s, e), key, context) in enumerate(zip(spans, keys, context_keys(keys), strict=True))
+    ]
     return tuple(paragraphs), tuple(sentences)
 
 

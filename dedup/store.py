@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from dedup.align import order_alignments
 from dedup.errors import BusyError, StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Alignment, Article, Comparison, Edit, Paragraph, Reject, Sentence
+from dedup.templates import MIN_ARTICLES, context_keys, is_template, sentence_key
 
 CandidateRows = list[tuple[Any, ...]]
 _REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
@@ -209,11 +210,63 @@ def _m004_clusters(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _m005_rewrites(con: duckdb.DuckDBPyConnection) -> None:
+    """Semantic candidates (`article_vectors`, `candidates.via_semantic`) and sentence keys
+    and contexts (`sentences.sentence_key`, `sentences.context_key`, for templates),
+    computed for the sentences already stored."""
+    con.execute(
+        """
+        ALTER TABLE candidates ADD COLUMN via_semantic BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE sentences ADD COLUMN sentence_key BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE sentences ADD COLUMN context_key BIGINT NOT NULL DEFAULT 0;
+        CREATE TABLE article_vectors (
+            article_key BIGINT PRIMARY KEY,
+            vector BLOB NOT NULL,
+            run_id INTEGER NOT NULL
+        );
+        """
+    )
+    last = 0
+    while rows := con.execute(
+        "SELECT article_key, body FROM articles WHERE article_key > ? ORDER BY article_key LIMIT 5000", [last]
+    ).fetchall():
+        bodies = dict(rows)
+        spans = con.execute(
+            "SELECT article_key, sentence, start_char, end_char FROM sentences"
+            " WHERE article_key BETWEEN ? AND ? ORDER BY article_key, sentence",
+            [rows[0][0], rows[-1][0]],
+        ).fetchall()
+        by_article: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for key, sentence, start, end in spans:
+            by_article[key].append((sentence, start, end))
+        cols: dict[str, list[int]] = {
+            "article_key": [],
+            "sentence": [],
+            "sentence_key": [],
+            "context_key": [],
+        }
+        for key, sentences in by_article.items():
+            keys = [sentence_key(bodies[key][s:e]) for _, s, e in sentences]
+            for (sentence, _, _), k, c in zip(sentences, keys, context_keys(keys), strict=True):
+                cols["article_key"].append(key)
+                cols["sentence"].append(sentence)
+                cols["sentence_key"].append(k)
+                cols["context_key"].append(c)
+        con.register("_keys", {k: np.array(v, dtype=np.int64) for k, v in cols.items()})
+        con.execute(
+            "UPDATE sentences s SET sentence_key = k.sentence_key, context_key = k.context_key FROM _keys k"
+            " WHERE s.article_key = k.article_key AND s.sentence = k.sentence"
+        )
+        con.unregister("_keys")
+        last = rows[-1][0]
+
+
 MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     _m001_initial,
     _m002_candidates,
     _m003_verification,
     _m004_clusters,
+    _m005_rewrites,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -447,7 +500,7 @@ class Store:
             ],
         )
         p_key, p_idx, p_start, p_end, p_role = [], [], [], [], []
-        s_key, s_idx, s_par, s_start, s_end = [], [], [], [], []
+        s_key, s_idx, s_par, s_start, s_end, s_hash, s_context = [], [], [], [], [], [], []
         for i, a in enumerate(articles):
             key = first_key + i
             for p in a.paragraphs:
@@ -462,6 +515,8 @@ class Store:
                 s_par.append(s.paragraph)
                 s_start.append(s.start)
                 s_end.append(s.end)
+                s_hash.append(s.key)
+                s_context.append(s.context)
         self._insert_arrays(
             "paragraphs",
             {
@@ -480,6 +535,8 @@ class Store:
                 "paragraph": np.array(s_par, dtype=np.int32),
                 "start_char": np.array(s_start, dtype=np.int32),
                 "end_char": np.array(s_end, dtype=np.int32),
+                "sentence_key": np.array(s_hash, dtype=np.int64),
+                "context_key": np.array(s_context, dtype=np.int64),
             },
         )
 
@@ -536,9 +593,9 @@ class Store:
             ).fetchall()
         )
         sentences = tuple(
-            Sentence(i, p, s, e)
-            for i, p, s, e in self.con.execute(
-                "SELECT sentence, paragraph, start_char, end_char FROM sentences"
+            Sentence(i, p, s, e, k, c)
+            for i, p, s, e, k, c in self.con.execute(
+                "SELECT sentence, paragraph, start_char, end_char, sentence_key, context_key FROM sentences"
                 " WHERE article_key = ? ORDER BY sentence",
                 [key],
             ).fetchall()
@@ -794,8 +851,9 @@ class Store:
         sql = f"""
             SELECT x.article_id || CASE WHEN x.version > 1 THEN '@v' || x.version ELSE '' END AS a,
                    y.article_id || CASE WHEN y.version > 1 THEN '@v' || y.version ELSE '' END AS b,
-                   CASE WHEN c.via_exact THEN 'exact' WHEN c.via_document THEN 'document' ELSE 'passage' END AS method,
-                   c.via_exact, c.via_document, c.via_passage,
+                   CASE WHEN c.via_exact THEN 'exact' WHEN c.via_document THEN 'document'
+                        WHEN c.via_passage THEN 'passage' ELSE 'semantic' END AS method,
+                   c.via_exact, c.via_document, c.via_passage, c.via_semantic,
                    round(c.jaccard, 4) AS jaccard, round(c.containment_a, 4) AS containment_a,
                    round(c.containment_b, 4) AS containment_b, c.passage_pairs, c.same_outlet,
                    x.outlet AS a_outlet, y.outlet AS b_outlet
@@ -831,8 +889,11 @@ class Store:
         ).fetchall()
         return [(int(a), int(b)) for a, b in rows]
 
-    def side_texts(self, keys: Sequence[int]) -> dict[int, tuple[tuple[str, ...], tuple[bool, ...]]]:
-        """For each article: its sentence texts, and whether each lies in a body paragraph."""
+    def side_texts(
+        self, keys: Sequence[int]
+    ) -> dict[int, tuple[tuple[str, ...], tuple[bool, ...], tuple[int, ...]]]:
+        """For each article: its sentence texts, whether each lies in a body paragraph, and
+        their keys (`Sentence.key`)."""
         if not keys:
             return {}
         with self._registered("_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
@@ -843,7 +904,7 @@ class Store:
             )
             rows = self.con.execute(
                 """
-                SELECT s.article_key, s.start_char, s.end_char, p.role = 'body'
+                SELECT s.article_key, s.start_char, s.end_char, p.role = 'body', s.sentence_key
                 FROM sentences s JOIN _keys USING (article_key)
                 JOIN paragraphs p ON p.article_key = s.article_key AND p.paragraph = s.paragraph
                 ORDER BY s.article_key, s.sentence
@@ -851,10 +912,106 @@ class Store:
             ).fetchall()
         texts: dict[int, list[str]] = {k: [] for k in bodies}
         flags: dict[int, list[bool]] = {k: [] for k in bodies}
-        for key, start, end, countable in rows:
+        hashes: dict[int, list[int]] = {k: [] for k in bodies}
+        for key, start, end, countable, hashed in rows:
             texts[key].append(bodies[key][start:end])
             flags[key].append(bool(countable))
-        return {k: (tuple(texts[k]), tuple(flags[k])) for k in bodies}
+            hashes[key].append(int(hashed))
+        return {k: (tuple(texts[k]), tuple(flags[k]), tuple(hashes[k])) for k in bodies}
+
+    def template_keys(self, keys: Collection[int]) -> set[int]:
+        """The sentence keys among `keys` that are template text over the whole database
+        (`templates.is_template`: many holders, in contexts of their own)."""
+        if not keys:
+            return set()
+        with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
+            rows = self.con.execute(
+                f"""
+                SELECT s.sentence_key, count(DISTINCT s.article_key), count(DISTINCT s.context_key)
+                FROM sentences s WHERE s.sentence_key IN (SELECT k FROM _tkeys)
+                GROUP BY s.sentence_key HAVING count(DISTINCT s.article_key) >= {int(MIN_ARTICLES)}
+                """
+            ).fetchall()
+        return {int(k) for k, articles, contexts in rows if is_template(int(articles), int(contexts))}
+
+    # -- semantic candidates -------------------------------------------------------------
+    def unpaired_new(self, run_id: int) -> list[int]:
+        """Articles fingerprinted in `run_id`, with text, that no lexical candidate pairs
+        with an earlier article: the ones semantic search is for."""
+        rows = self.con.execute(
+            """
+            SELECT s.article_key FROM signatures s
+            WHERE s.run_id = ? AND s.shingles > 0
+              AND s.article_key NOT IN (SELECT b FROM candidates WHERE run_id = ?)
+            ORDER BY s.article_key
+            """,
+            [run_id, run_id],
+        ).fetchall()
+        return [int(k) for (k,) in rows]
+
+    def published_epochs(self, keys: np.ndarray) -> np.ndarray:
+        """Publication times (epoch seconds, NaN when undated) of articles, in key order given."""
+        with self._registered(
+            "_pkeys", {"article_key": np.asarray(keys, dtype=np.int64), "pos": np.arange(len(keys))}
+        ):
+            rows = self.con.execute(
+                "SELECT epoch(a.published_utc) FROM _pkeys k JOIN articles a USING (article_key) ORDER BY k.pos"
+            ).fetchall()
+        return np.array([np.nan if r[0] is None else float(r[0]) for r in rows], dtype=np.float64)
+
+    def same_outlet(self, pairs: Sequence[tuple[Any, Any]]) -> list[bool]:
+        """Whether each pair's two articles name the same (known) outlet."""
+        columns = {
+            "a": np.array([p[0] for p in pairs], dtype=np.int64),
+            "b": np.array([p[1] for p in pairs], dtype=np.int64),
+            "pos": np.arange(len(pairs)),
+        }
+        with self._registered("_spairs", columns):
+            rows = self.con.execute(
+                """
+                SELECT x.outlet <> '' AND x.outlet = y.outlet FROM _spairs p
+                JOIN articles x ON x.article_key = p.a JOIN articles y ON y.article_key = p.b ORDER BY p.pos
+                """
+            ).fetchall()
+        return [bool(r[0]) for r in rows]
+
+    def add_vectors(self, keys: Sequence[int], vectors: np.ndarray, run_id: int) -> None:
+        if not len(keys):
+            return
+        blobs = np.empty(len(keys), dtype=object)
+        for i, vector in enumerate(np.asarray(vectors, dtype=np.float32)):
+            blobs[i] = vector.tobytes()
+        self._insert_arrays(
+            "article_vectors",
+            {
+                "article_key": np.asarray(keys, dtype=np.int64),
+                "vector": blobs,
+                "run_id": np.full(len(keys), run_id, dtype=np.int32),
+            },
+        )
+
+    def vector_blocks(
+        self, below: int, block: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(keys, unit vectors, published epoch seconds or NaN) of the stored article
+        vectors with keys below `below`, `block` at a time in key order."""
+        last = -1
+        while True:
+            rows = self.con.execute(
+                """
+                SELECT v.article_key, v.vector, epoch(a.published_utc) FROM article_vectors v
+                JOIN articles a USING (article_key)
+                WHERE v.article_key > ? AND v.article_key < ? ORDER BY v.article_key LIMIT ?
+                """,
+                [last, below, block],
+            ).fetchall()
+            if not rows:
+                return
+            keys = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            when = np.array([np.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
+            yield keys, vectors, when
+            last = int(keys[-1])
 
     def add_pairs(self, rows: Sequence[tuple[Any, ...]], alignment_rows: Sequence[tuple[Any, ...]]) -> None:
         """Verdicts (a, b, relation, score, containment_a, containment_b, shares, run_id) and
@@ -1276,6 +1433,7 @@ class Store:
     SPARK_TABLES = (
         "articles", "paragraphs", "sentences", "rejects", "signatures", "passages", "doc_bands",
         "passage_bands", "candidates", "candidate_passages", "hot_buckets", "pairs", "alignments",
+        "article_vectors",
     )  # fmt: skip
 
     def import_parquet(self, folder: Path, run_id: int) -> dict[str, int]:

@@ -9,6 +9,11 @@ real syndication makes of them, and records the truth:
   edited    sentence-level edits: number formats, abbreviations spelt out, names shortened,
             quotes trimmed, synonyms, "said" -> "says"
   reorder   two paragraphs swapped
+  spun      a content farm's spinner over every sentence (`spinner.py`): a third of the words
+            in its table swapped for "synonyms", countries renamed, now and then a clause
+            moved; order, numbers and names kept
+  rewritten every sentence rewritten harder: most table words swapped and a clause moved
+            wherever a pattern applies (little 5-gram overlap is left)
   patchwork 2-4 sources, one or two paragraphs each, with glue text and a "Latest News" block
   noise     OCR-like noise (letter confusions, split and joined words) on a share of copies
 
@@ -45,12 +50,15 @@ import itertools
 from _bench import REUTERS_JSONL, ROOT, SHARED, bbc_records, require_corpora
 from make_demo import LATEST as DEMO_LATEST
 from make_demo import OUTLETS as DEMO_OUTLETS
+from spinner import spin_paragraph
 
 from dedup.normalize import normalize_body, normalize_line
 
-PATTERNS = {"reprint": 0.28, "trim": 0.2, "relede": 0.14, "edited": 0.24, "reorder": 0.14}
+SYNDICATION = {"reprint": 0.28, "trim": 0.2, "relede": 0.14, "edited": 0.24, "reorder": 0.14}
+"""The copies wire syndication makes (the scale corpus uses these alone, as it always has)."""
+PATTERNS = {**SYNDICATION, "spun": 0.1, "rewritten": 0.08}
 RELATION = {"reprint": "duplicate", "reorder": "duplicate", "trim": "rewrite", "relede": "rewrite"}
-RELATION["edited"] = "rewrite"
+RELATION |= {"edited": "rewrite", "spun": "rewrite", "rewritten": "rewrite"}
 NOISE_SHARE = 0.1
 
 OUTLETS = [
@@ -263,6 +271,10 @@ def make_copy(story: Story, pattern: str, n: int, rng: random.Random) -> tuple[d
     elif pattern == "reorder":
         i = rng.randrange(1, len(body) - 1)
         body[i], body[i + 1] = body[i + 1], body[i]
+    elif pattern == "spun":
+        body = [spin_paragraph(p, rng, 0.35, clauses=rng.random() < 0.3) for p in body]
+    elif pattern == "rewritten":
+        body = [spin_paragraph(p, rng, 0.7, clauses=True) for p in body]
     noisy = rng.random() < NOISE_SHARE
     if noisy:
         body = [ocr_noise(p, rng) for p in body]

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import ROOT, require_corpora
 from make_benchmark import (
     EDITS,
-    PATTERNS,
     RELATION,
+    SYNDICATION,
     Story,
     load_stories,
     make_copy,
@@ -214,7 +214,7 @@ def make_chunk(args: tuple[int, int]) -> tuple[list[str], dict]:
         meta = {"kind": kind, "origin": origin, "outlet": record["source"], "split": "test"}
         truth["articles"][record["id"]] = {**meta, "noise": noisy}
 
-    patterns, weights = list(PATTERNS), list(PATTERNS.values())
+    patterns, weights = list(SYNDICATION), list(SYNDICATION.values())
     origin_slots = chunk_origins(chunk)
     origins = [slot_story(s) for s in origin_slots]
     for story in origins:

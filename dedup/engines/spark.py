@@ -20,11 +20,13 @@ JSON lines (`.jsonl`, gzip ok), Parquet, or the articles of an existing dedup da
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, Reject
 from dedup.pipeline import VerifyOptions, judge_pairs
 from dedup.score import SideText
+from dedup.semantic import article_vector, lede, nearest
+from dedup.templates import MIN_ARTICLES, is_template
 
 LOCAL_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -161,7 +165,9 @@ def _estimates(partition: Iterator[Any], num_perm: int) -> Iterator[tuple[Any, .
 _MODEL: list[Any] = []
 
 
-def _verdicts(rows: Iterator[Any], options: VerifyOptions) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _verdicts(
+    rows: Iterator[Any], options: VerifyOptions, templates: frozenset[int]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """Judge a partition of candidate pairs; the model is loaded once per executor process."""
     import pickle
 
@@ -172,7 +178,9 @@ def _verdicts(rows: Iterator[Any], options: VerifyOptions) -> Iterator[tuple[str
         for key, blob in ((r["a"], r["article_a"]), (r["b"], r["article_b"])):
             if key not in sides:
                 article: Article = pickle.loads(blob)
-                sides[key] = SideText.of(article)
+                side = SideText.of(article)
+                marked = frozenset(s.index for s in article.sentences if s.key in templates)
+                sides[key] = dataclasses.replace(side, templates=marked)
                 rank[key] = origin_rank(Node(key, _utc_naive(article.published), article.wire))
         pairs.append((r["a"], r["b"]))
 
@@ -188,6 +196,71 @@ def _verdicts(rows: Iterator[Any], options: VerifyOptions) -> Iterator[tuple[str
         yield "pairs", row[:7]
     for row in alignments:
         yield "alignments", row
+
+
+def _template_keys(sentences: Any) -> frozenset[int]:
+    """The template sentences of the whole input (`dedup.templates`), counted as the local
+    engine's `Store.template_keys` counts them."""
+    from pyspark.sql import functions as F
+
+    counted = (
+        sentences.groupBy("sentence_key")
+        .agg(F.countDistinct("article_key").alias("n"), F.countDistinct("context_key").alias("c"))
+        .where(F.col("n") >= MIN_ARTICLES)
+        .collect()
+    )
+    return frozenset(int(r["sentence_key"]) for r in counted if is_template(int(r["n"]), int(r["c"])))
+
+
+def _semantic_pairs(
+    spark: Any, keyed: Any, candidates: Any, config: IndexConfig, verify: VerifyOptions
+) -> tuple[list[tuple[int, int]], list[tuple[int, bytes, float]]]:
+    """The local engine's semantic candidates (`dedup.semantic`) for the whole input: lede
+    vectors of the articles no lexical candidate pairs with an earlier one, embedded on the
+    driver, each paired with its nearest earlier vectors. ((a, b) pairs, (key, vector, time))."""
+    import pickle
+
+    if config.semantic_neighbors <= 0:
+        return [], []
+    paired = {int(r["b"]) for r in candidates.select("b").distinct().collect()}
+    lines = config.lede_sentences
+
+    def ledes(x: tuple[int, bytes]) -> list[tuple[int, list[str], float]]:
+        key, blob = x
+        if key in paired:
+            return []
+        article: Article = pickle.loads(blob)
+        side = SideText.of(article)
+        chosen = lede(side.sentences, side.countable, lines)
+        if not chosen:
+            return []
+        from dedup.store import _utc_naive
+
+        moment = _utc_naive(article.published)  # as DuckDB's epoch() reads published_utc
+        when = float("nan") if moment is None else moment.replace(tzinfo=UTC).timestamp()
+        return [(key, [side.sentences[i] for i in chosen], when)]
+
+    found = sorted(keyed.flatMap(ledes).collect())
+    if not found:
+        return [], []
+    from dedup.embed import MiniLMEmbedder
+
+    model = MiniLMEmbedder(verify.device)
+    embedded = model.encode([s for _, sentences, _ in found for s in sentences])
+    vectors, at = [], 0
+    for _, sentences, _ in found:
+        vectors.append(article_vector(embedded[at : at + len(sentences)]))
+        at += len(sentences)
+    keys = np.array([k for k, _, _ in found], dtype=np.int64)
+    times = np.array([t for _, _, t in found], dtype=np.float64)
+    matrix = np.vstack(vectors).astype(np.float32)
+    window = None if config.window_days is None else config.window_days * 86400.0
+    pairs = nearest(
+        matrix, keys, [(keys, matrix, times)], k=config.semantic_neighbors, floor=config.semantic_floor,
+        query_times=times, window_seconds=window,
+    )  # fmt: skip
+    rows = [(int(k), matrix[i].tobytes(), float(times[i])) for i, k in enumerate(keys)]
+    return [(a, b) for a, b, _ in pairs], rows
 
 
 # -- the driver ----------------------------------------------------------------------------
@@ -322,9 +395,12 @@ def run(spark: Any, paths: list[str], out: Path, options: SparkOptions = SparkOp
     write("paragraphs", spark.createDataFrame(
         keyed.flatMap(lambda x: [(x[0], p.index, p.start, p.end, p.role) for p in pickle.loads(x[1]).paragraphs]),
         "article_key long, paragraph int, start_char int, end_char int, role string"))  # fmt: skip
-    write("sentences", spark.createDataFrame(
-        keyed.flatMap(lambda x: [(x[0], s.index, s.paragraph, s.start, s.end) for s in pickle.loads(x[1]).sentences]),
-        "article_key long, sentence int, paragraph int, start_char int, end_char int"))  # fmt: skip
+    sentences = spark.createDataFrame(
+        keyed.flatMap(lambda x: [(x[0], s.index, s.paragraph, s.start, s.end, s.key, s.context)
+                                 for s in pickle.loads(x[1]).sentences]),
+        "article_key long, sentence int, paragraph int, start_char int, end_char int, sentence_key long, "
+        "context_key long").cache()  # fmt: skip
+    write("sentences", sentences)
     reject_rows = rejects.rdd.map(lambda r: pickle.loads(r["payload"])).map(
         lambda j: (j.file, j.line, j.field, j.reason, j.raw, j.action)
     )
@@ -410,7 +486,11 @@ def run(spark: Any, paths: list[str], out: Path, options: SparkOptions = SparkOp
         StructField("containment_b", DoubleType()), StructField("passage_pairs", IntegerType()),
         StructField("same_outlet", BooleanType()),
     ])  # fmt: skip
-    write("candidates", spark.createDataFrame(scored, candidate_schema))
+    from pyspark.sql import functions as F
+
+    write(
+        "candidates", spark.createDataFrame(scored, candidate_schema).withColumn("via_semantic", F.lit(False))
+    )
     write(
         "candidate_passages",
         spark.sql(
@@ -419,12 +499,39 @@ def run(spark: Any, paths: list[str], out: Path, options: SparkOptions = SparkOp
     )
     n_candidates = candidates.count()
 
-    # -- verification ------------------------------------------------------------------------
+    # -- semantic candidates: on the driver, with the local engine's pure functions ----------
     verify = options.verify
+    pairs_found, vector_rows = (
+        _semantic_pairs(spark, keyed, candidates, config, verify) if verify.embed else ([], [])
+    )
+    write("article_vectors", spark.createDataFrame(
+        [(k, v) for k, v, _ in vector_rows], "article_key long, vector binary"))  # fmt: skip
+    if pairs_found:
+        spark.createDataFrame(pairs_found, "a long, b long").createOrReplaceTempView("sem")
+        semantic_input = spark.sql("""
+            SELECT s.a, s.b, false AS via_exact, false AS via_document, false AS via_passage, 0L AS passage_pairs,
+                   (x.outlet <> '' AND x.outlet = y.outlet) AS same_outlet,
+                   sa.signature AS sig_a, sb.signature AS sig_b, sa.shingles AS size_a, sb.shingles AS size_b
+            FROM sem s JOIN articles x ON x.article_key = s.a JOIN articles y ON y.article_key = s.b
+            JOIN signatures sa ON sa.article_key = s.a JOIN signatures sb ON sb.article_key = s.b""")  # fmt: skip
+        scored_semantic = semantic_input.rdd.mapPartitions(lambda rows: _estimates(rows, num_perm))
+        write_mode_append = spark.createDataFrame(scored_semantic, candidate_schema).withColumn(
+            "via_semantic", F.lit(True)
+        )
+        write_mode_append.write.mode("append").parquet(str(out / "candidates"))
+        spark.sql("SELECT a, b FROM cands UNION ALL SELECT a, b FROM sem").createOrReplaceTempView(
+            "all_cands"
+        )
+    else:
+        spark.sql("SELECT a, b FROM cands").createOrReplaceTempView("all_cands")
+    n_candidates += len(pairs_found)
+    templates = _template_keys(sentences)
+
+    # -- verification ------------------------------------------------------------------------
     to_judge = spark.sql("""
         SELECT c.a, c.b, x.article AS article_a, y.article AS article_b
-        FROM cands c JOIN arts x ON x.article_key = c.a JOIN arts y ON y.article_key = c.b""")  # fmt: skip
-    judged = to_judge.rdd.mapPartitions(lambda rows: _verdicts(rows, verify)).cache()
+        FROM all_cands c JOIN arts x ON x.article_key = c.a JOIN arts y ON y.article_key = c.b""")  # fmt: skip
+    judged = to_judge.rdd.mapPartitions(lambda rows: _verdicts(rows, verify, templates)).cache()
     pair_schema = "a long, b long, relation string, score double, containment_a double, containment_b double, shares string"
     write(
         "pairs",

@@ -105,7 +105,9 @@ def test_stdin_is_sniffed_too(tmp_path: Path) -> None:
         app, ["ingest", "-", "--db", str(db), "--no-index", "-q"], input="A headline\n\nThe body of it.\n"
     )
     assert result.exit_code == 0, result.output
-    assert rows(db, "SELECT article_id, title, body FROM articles") == [("stdin", "A headline", "The body of it.")]
+    assert rows(db, "SELECT article_id, title, body FROM articles") == [
+        ("stdin", "A headline", "The body of it.")
+    ]
 
 
 def test_plain_text_is_sniffed_without_an_extension(tmp_path: Path) -> None:

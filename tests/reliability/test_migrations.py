@@ -37,8 +37,9 @@ def written_at(version: int, source: Path, target: Path) -> Path:
             migration(con)
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} - before
         con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
-        for table in sorted(tables):
-            con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+        for table in sorted(tables):  # the columns the table had then (later ones add more)
+            names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            con.execute(f"INSERT INTO {table} SELECT {', '.join(names)} FROM src.{table}")
         con.execute("DETACH src")
     finally:
         con.close()

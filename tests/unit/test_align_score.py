@@ -99,7 +99,8 @@ def test_score_is_graded() -> None:
     )
     assert (same.relation, same.score) == ("duplicate", 1.0)
     assert half.relation == "rewrite" and 0.5 < half.score < 1.0
-    assert (other.relation, other.score) == ("none", 0.0)
+    # graded below the thresholds: unrelated text keeps the little its words share by chance
+    assert other.relation == "none" and other.score < 0.25 < half.score
 
 
 def test_boilerplate_is_shown_but_not_counted() -> None:

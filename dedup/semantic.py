@@ -1,0 +1,97 @@
+"""Semantic candidates: articles whose ledes mean the same, for the copies LSH cannot see.
+
+A story rewritten sentence by sentence (a spinner's synonyms, a house rewrite of wire
+copy) shares no word 5-gram with its source, so no LSH bucket. Its lede still says what
+the source's lede says. So every article that the lexical index paired with no earlier
+article gets a vector, the mean all-MiniLM-L6-v2 embedding of its first body sentences
+(`lede`), and is paired with the `k` earlier articles whose vectors are nearest, above a
+cosine floor, within the date window: `candidates.via_semantic`. Verification then
+decides, as for any candidate.
+
+Pure (numpy): the store keeps the vectors (`article_vectors`), so an increment searches
+the old articles without embedding them again, and the sentences' own embeddings go to
+the cache that verification reads. The search is exact, blocked matrix products: at the
+sizes one machine holds (vectors of a few hundred thousand articles, 1.5 KB each) it is a
+few BLAS calls per batch, needs no index to build or keep in step with the table, and is
+the same whatever the split of the input into runs (an approximate index is not).
+
+>>> import numpy as np
+>>> block = (np.array([1, 2, 9]), np.eye(3, dtype=np.float32), np.full(3, np.nan))
+>>> nearest(np.array([[0.9, 0.1, 0.0]], dtype=np.float32), np.array([7]), [block], k=2, floor=0.5)
+[(1, 7, 0.9)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+LEDE_MIN_CHARS = 40
+"""Shorter sentences ("By Jane Doe.", "Updated 5 p.m.") say nothing about the story."""
+
+
+def lede(sentences: Sequence[str], countable: Sequence[bool], count: int) -> list[int]:
+    """Indices of the first `count` countable sentences long enough to mean something.
+
+    >>> lede(["SHORT.", "A train derailed near Millbrook on Tuesday, police said.", "Two were hurt badly."],
+    ...      [True, True, True], 2)
+    [1]
+    """
+    out = []
+    for i, (text, counted) in enumerate(zip(sentences, countable, strict=True)):
+        if counted and len(text) >= LEDE_MIN_CHARS:
+            out.append(i)
+            if len(out) == count:
+                break
+    return out
+
+
+def article_vector(vectors: np.ndarray) -> np.ndarray:
+    """The unit mean of an article's lede vectors."""
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else mean
+
+
+Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(keys, unit vectors, published epoch seconds or NaN) of some indexed articles."""
+
+
+def nearest(
+    queries: np.ndarray,
+    query_keys: np.ndarray,
+    blocks: Iterable[Block],
+    *,
+    k: int,
+    floor: float,
+    query_times: np.ndarray | None = None,
+    window_seconds: float | None = None,
+) -> list[tuple[int, int, float]]:
+    """(a, b, cosine) for each query `b` and its `k` nearest earlier articles `a` (a < b,
+    cosine >= floor, and, with a window, published at most `window_seconds` apart when
+    both dates are known), nearest first, ties by key; exact, a block of the index at a
+    time (the result does not depend on the blocks)."""
+    if k <= 0 or not len(queries):
+        return []
+    best_sim = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_key = np.full((len(queries), k), -1, dtype=np.int64)
+    qk = np.asarray(query_keys, dtype=np.int64)
+    for keys, vectors, times in blocks:
+        sims = queries @ np.asarray(vectors, dtype=np.float32).T
+        refused = keys[None, :] >= qk[:, None]  # only earlier articles
+        if window_seconds is not None and query_times is not None:
+            gap = np.abs(query_times[:, None] - times[None, :])
+            refused |= gap > window_seconds  # NaN (an undated side) compares False: kept
+        sims[refused | (sims < floor)] = -np.inf
+        merged_sim = np.concatenate([best_sim, sims], axis=1)
+        merged_key = np.concatenate([best_key, np.broadcast_to(keys, sims.shape)], axis=1)
+        order = np.lexsort((merged_key, -merged_sim), axis=1)[:, :k]  # nearest, then smaller key
+        best_sim = np.take_along_axis(merged_sim, order, axis=1)
+        best_key = np.take_along_axis(merged_key, order, axis=1)
+    pairs = []
+    for row, b in enumerate(qk.tolist()):
+        for sim, a in zip(best_sim[row].tolist(), best_key[row].tolist(), strict=True):
+            if a >= 0 and np.isfinite(sim):
+                pairs.append((int(a), int(b), round(float(sim), 4)))
+    return sorted(pairs, key=lambda p: (p[1], -p[2], p[0]))
