@@ -165,19 +165,17 @@ def align_sentences(
     *,
     a_folded: Sequence[str] | None = None,
     b_folded: Sequence[str] | None = None,
-    ratios: np.ndarray | None = None,
 ) -> list[Alignment]:
     """Lexical alignment: verbatim and edited pairs, then every other sentence on its side.
 
     The result lists A's sentences in order, each B-only sentence after the B sentence it
-    follows; see `order_alignments`. `ratios` is `ratio_matrix` of the folded texts, when
-    the caller has it already.
+    follows; see `order_alignments`.
     """
     fa = list(a_folded) if a_folded is not None else [fold(s) for s in a]
     fb = list(b_folded) if b_folded is not None else [fold(s) for s in b]
     matches: list[Alignment] = []
     if fa and fb:
-        scores = ratio_matrix(fa, fb, config.workers) if ratios is None else ratios
+        scores = ratio_matrix(fa, fb, config.workers)
 
         def refuse(i: int, j: int) -> bool:
             return config.check_facts and fa[i] != fb[j] and facts_conflict(a[i], b[j])

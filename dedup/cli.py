@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,9 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TransferSpeedColumn,
@@ -48,7 +51,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+"""Messages: never parsed as Rich markup, since they quote data ("[/x]" in a title or path)."""
+
+
+def _error(message: str) -> None:
+    """One error line on stderr, `error:` in red, the message as it is."""
+    err.print(Text.assemble(("error:", "red"), " ", message))
+
 
 DEFAULT_DB = Path("dedup.duckdb")
 EXIT_BUSY = 75
@@ -94,6 +104,16 @@ MaxBucketOption = Annotated[
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="Where the embedding model runs: cpu or cuda.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
+DEFAULT_WAIT = 300.0
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="While readers (dedup serve) hold the database, wait this long for them (they stop coming).",
+    ),
+]
 
 
 @app.callback()
@@ -117,10 +137,10 @@ def _cli_errors() -> Iterator[None]:
     try:
         yield
     except BusyError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        _error(str(exc))
         raise typer.Exit(EXIT_BUSY) from None
     except DedupError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        _error(str(exc))
         raise typer.Exit(1) from None
     except Interrupted as stop:
         err.print(
@@ -150,6 +170,35 @@ def _progress(quiet: bool) -> Progress:
         disable=quiet or not err.is_terminal,
         transient=True,
     )
+
+
+@contextmanager
+def _steps(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per step of a long job (counts, rate, elapsed) on a terminal, nothing
+    when piped or quiet: `step(name, done, total)` reports."""
+    bar = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+    started: dict[str, float] = {}
+
+    def step(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(name, total=total or None, rate="")
+            started[name] = time.perf_counter()
+        elapsed = time.perf_counter() - started[name]
+        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0.5 else ""
+        bar.update(tasks[name], completed=done, total=total or None, rate=rate)
+
+    with bar:
+        yield step
 
 
 def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
@@ -217,6 +266,7 @@ def ingest_command(
         bool,
         typer.Option("--keep-going", help="Exit 0 even when an input file or folder cannot be read."),
     ] = False,
+    wait: WaitOption = DEFAULT_WAIT,
     engine: Annotated[
         str, typer.Option("--engine", help="local (in-process, incremental) or spark (a new database).")
     ] = "local",
@@ -257,7 +307,7 @@ def ingest_command(
         _ingest_spark(settings, paths, options, master)
         return
     started = time.perf_counter()
-    with _cli_errors(), Store.open(settings.db) as store, _progress(settings.quiet) as bar:
+    with _cli_errors(), Store.open(settings.db, wait=wait) as store, _progress(settings.quiet) as bar:
         task = bar.add_task("reading", total=input_size(paths) or None)
         summary = ingest(store, paths, options, progress=lambda n: bar.advance(task, n))
     _print_summary(summary, time.perf_counter() - started, settings.quiet)
@@ -347,14 +397,12 @@ def _ingest_spark(settings: Settings, paths: list[str], options: IngestOptions, 
     try:
         from dedup.engines.spark import SparkOptions, run, session
     except ImportError as exc:
-        err.print(
-            f"[red]error:[/red] --engine spark needs the spark extra: pip install 'dedup[spark]' ({exc})"
-        )
+        _error(f"--engine spark needs the spark extra: pip install 'dedup[spark]' ({exc})")
         raise typer.Exit(1) from None
     from dedup.pipeline import import_results
 
     if settings.db.exists():
-        err.print(f"[red]error:[/red] {settings.db} exists: --engine spark makes a new database (use --db)")
+        _error(f"{settings.db} exists: --engine spark makes a new database (use --db)")
         raise typer.Exit(1)
     started = time.perf_counter()
     spark = session(master)
@@ -406,10 +454,11 @@ def index_command(
     device: DeviceOption = "cpu",
     fmt: FormatOption = None,
     quiet: QuietOption = False,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Fingerprint articles stored with --no-index, find and verify their candidate pairs."""
     settings = _settings(ctx, db, quiet)
-    with _cli_errors(), Store.open(settings.db) as store:
+    with _cli_errors(), Store.open(settings.db, wait=wait) as store:
         found, verified = index(
             store,
             IndexConfig(window_days=window, max_bucket=max_bucket),
@@ -521,7 +570,7 @@ def diff_command(
         err.print(f"wrote {html}")
     out = resolve_format(fmt)
     if out == "table":
-        render_terminal(comparison, sides[0], sides[1], Console())
+        render_terminal(comparison, sides[0], sides[1], Console(markup=False))
     else:
         emit_object(diff_document(comparison, *sides), "json" if out == "csv" else out)
 
@@ -581,7 +630,7 @@ def provenance_command(
     if out != "table":
         emit(rows, out)
         return
-    console = Console()
+    console = Console(markup=False)
     styles = _print_provenance(console, rows)
     reused = sum(1 for r in rows if r["source"])
     body = sum(1 for r in rows if r["role"] == "body")
@@ -658,20 +707,40 @@ def report_command(
     ctx: typer.Context,
     html: Annotated[Path, typer.Option("--html", help="Folder to write the static HTML report into.")],
     db: DbOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a static HTML report: cluster index, a page per cluster, per article (paragraphs
     tinted by source) and per linked pair (side-by-side diff). Opens from file://."""
     from dedup.report.site import write_site
 
-    settings = _settings(ctx, db)
-    started = time.perf_counter()
-    with _cli_errors(), Store.open(settings.db, read_only=True) as store:
-        summary = write_site(store, html)
+    settings = _settings(ctx, db, quiet)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store, _steps(settings.quiet) as step:
+        summary = write_site(store, html, progress=step)
     if not settings.quiet:
         err.print(
-            f"wrote {summary.clusters:,} cluster pages, {summary.articles:,} article pages and "
-            f"{summary.diffs:,} diffs to {html}/ in {time.perf_counter() - started:.1f}s; open {html / 'index.html'}"
+            f"wrote {summary.pages:,} pages ({summary.clusters:,} clusters, {summary.articles:,} articles, "
+            f"{summary.diffs:,} diffs) to {html}/ in {summary.seconds:.1f}s "
+            f"({summary.pages / max(summary.seconds, 1e-9):,.0f} pages/s); open {html / 'index.html'}"
         )
+
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def _host(value: str) -> str:
+    """An IP address or a host name to bind, else a usage error (never a traceback)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if _HOSTNAME.match(value):
+        return value
+    raise typer.BadParameter(f"not an IP address or host name: {value!r}")
 
 
 @app.command("serve")
@@ -679,9 +748,9 @@ def serve_command(
     ctx: typer.Context,
     db: DbOption = None,
     host: Annotated[
-        str, typer.Option("--host", help="Address to bind (loopback unless you mean it).")
+        str, typer.Option("--host", help="Address to bind (loopback unless you mean it).", callback=_host)
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Browse the database in a web browser: clusters, provenance, diffs, search, a form to
     compare two pasted texts, and JSON under /api (read-only; needs the `web` extra)."""
@@ -689,16 +758,15 @@ def serve_command(
     try:
         from dedup.web import serve
     except ImportError as exc:
-        err.print(
-            f"[red]error:[/red] dedup serve needs the web extra: pip install 'dedup[web]' ({exc.name} missing)"
-        )
+        _error(f"dedup serve needs the web extra: pip install 'dedup[web]' ({exc.name} missing)")
         raise typer.Exit(1) from None
     if not settings.db.exists():
-        err.print(f"[red]error:[/red] no database at {settings.db}")
+        _error(f"no database at {settings.db}")
         raise typer.Exit(1)
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: serving on {host}: anyone who can reach it can read the database")
-    err.print(f"serving {settings.db} on http://{host}:{port}/ (Ctrl-C to stop)")
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    err.print(f"serving {settings.db} on http://{shown}:{port}/ (Ctrl-C to stop)")
     serve(settings.db, host, port)
 
 
@@ -719,7 +787,7 @@ def export_command(
 
     settings = _settings(ctx, db)
     if sqlite is None and parquet is None:
-        err.print("[red]error:[/red] say where: --sqlite FILE and/or --parquet DIR")
+        _error("say where: --sqlite FILE and/or --parquet DIR")
         raise typer.Exit(2)
     with _cli_errors(), Store.open(settings.db, read_only=True) as store:
         done: list[tuple[str, Path, dict[str, int]]] = []
@@ -742,7 +810,7 @@ def check_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = N
     emit(rows, resolve_format(fmt), title=f"dedup check {settings.db}")
     broken = [r for r in rows if r["problems"]]
     if broken:
-        err.print(f"[red]{len(broken)} of {len(rows)} invariants broken[/red]")
+        err.print(Text(f"{len(broken)} of {len(rows)} invariants broken", style="red"))
         raise typer.Exit(1)
     if not settings.quiet:
         err.print(f"all {len(rows)} invariants hold")
@@ -823,7 +891,7 @@ def demo_command(
     was found: the story clusters and a patchwork article's paragraph sources."""
     settings = _settings(ctx, db)
     if not DEMO_FEED.exists():
-        err.print(f"[red]error:[/red] the demo feed {DEMO_FEED} is missing (run scripts/make_demo.py)")
+        _error(f"the demo feed {DEMO_FEED} is missing (run scripts/make_demo.py)")
         raise typer.Exit(1)
     out = resolve_format(fmt)
     path = Path(db) if db else DEMO_DB
@@ -856,7 +924,7 @@ def demo_command(
         err.print(
             f"\nthe article with the most sources, paragraph by paragraph (dedup provenance {example}):"
         )
-        _print_provenance(Console(), provenance, compact=True)
+        _print_provenance(Console(markup=False), provenance, compact=True)
     else:
         emit(provenance, out)
 

@@ -54,7 +54,7 @@ class IndexConfig:
     """Semantic candidates (`dedup.semantic`) per article with no lexical one; 0: none."""
     semantic_floor: float = 0.7
     """Cosine of the lede vectors below which no semantic candidate is made."""
-    lede_sentences: int = 2
+    lede_sentences: int = 1
     """Body sentences whose embeddings make an article's lede vector."""
 
     @property

@@ -19,8 +19,9 @@ import ftfy
 # would make normalisation non-idempotent ("&amp;lt;" -> "&lt;" -> "<").
 _FTFY = ftfy.TextFixerConfig(unescape_html=False, explain=False)
 
-# C0/C1 controls other than tab and newline (Reuters bodies end in a stray ETX, \x03).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
+# C0/C1 controls other than tab and newline (Reuters bodies end in a stray ETX, \x03), and
+# the bidi embeddings and overrides that make text display other than it reads.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\u202a-\u202e\u2066-\u2069]")
 _TERMINAL_ESCAPES = re.compile(r"\x1b\[[0-9;]{0,32}[A-Za-z]")
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _SPACES = re.compile(r"[^\S\n]+")

@@ -9,7 +9,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -33,6 +33,7 @@ from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.semantic import article_vector, lede, nearest
 from dedup.store import Store, is_interrupt
+from dedup.templates import Holders
 
 T = TypeVar("T")
 
@@ -532,7 +533,7 @@ def verify_run(
 
     Pairs go `VERIFY_BATCH` at a time (texts read, judged, written, dropped), so memory is
     bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
-    Sentences that recur across many unrelated stories (`Store.template_keys`) are marked
+    Sentences that recur across many unrelated stories (`Store.template_holders`) are marked
     on their sides, so that they never make a pair on their own.
     """
     options = options or VerifyOptions()
@@ -545,15 +546,12 @@ def verify_run(
     for start in range(0, len(pairs), VERIFY_BATCH):
         batch = pairs[start : start + VERIFY_BATCH]
         texts = store.side_texts([k for pair in batch for k in pair])
-        templates = store.template_keys({h for _, _, hashes in texts.values() for h in hashes})
-        sides = {
-            k: SideText(s, c, frozenset(i for i, h in enumerate(hashes) if h in templates))
-            for k, (s, c, hashes) in texts.items()
-        }
+        holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
+        sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
         info = store.nodes(sorted(sides))
         rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
         rows, alignment_rows, found, compared, distinct = judge_pairs(
-            batch, sides, rank, options, encode, run_id
+            batch, sides, rank, options, encode, run_id, holders
         )
         store.add_pairs(rows, alignment_rows)
         for relation, n in found.items():
@@ -573,6 +571,7 @@ def judge_pairs(
     options: VerifyOptions,
     encode: Callable[[list[str]], np.ndarray],
     run_id: int,
+    holders: Mapping[int, Holders] | None = None,
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[str, int], int, int]:
     """Verdicts for candidate pairs (pure but for `encode`): the rows of `pairs` and
     `alignments`, counts per relation, sentences compared, distinct sentences embedded.
@@ -581,12 +580,20 @@ def judge_pairs(
     Three passes so that the model sees one batch: lexical alignment of every pair, one
     `encode` of every distinct open sentence of the anchored pairs, then paraphrase
     matching and scoring. `rank` (from `cluster.origin_rank`) says which side came first.
+    `holders` (`Store.template_holders`) marks each pair's template sentences as of its
+    later article.
     """
-    lexical = [lexical_alignment(sides[a], sides[b], options.align) for a, b in pairs]
+    cutoff = {(a, b): max(a, b) for a, b in pairs}
+    marked = {
+        pair: (
+            sides[pair[0]].with_templates(holders or {}, c),
+            sides[pair[1]].with_templates(holders or {}, c),
+        )
+        for pair, c in cutoff.items()
+    }
+    lexical = [lexical_alignment(*marked[a, b], options.align) for a, b in pairs]
     wanted = [
-        sentences_to_embed(al, sides[a], sides[b], options.align, options.score)
-        if options.embed
-        else ([], [])
+        sentences_to_embed(al, *marked[a, b], options.align, options.score) if options.embed else ([], [])
         for al, (a, b) in zip(lexical, pairs, strict=True)
     ]
     distinct: dict[str, int] = {}
@@ -601,7 +608,7 @@ def judge_pairs(
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = 0
     for al, (open_a, open_b), (a, b) in zip(lexical, wanted, pairs, strict=True):
-        sa, sb = sides[a], sides[b]
+        sa, sb = marked[a, b]
         va = vectors[[distinct[sa.sentences[i]] for i in open_a]] if open_a else None
         vb = vectors[[distinct[sb.sentences[j]] for j in open_b]] if open_b else None
         result = finish_comparison(al, sa, sb, va, vb, options.align, options.score)

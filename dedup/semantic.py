@@ -54,8 +54,22 @@ def article_vector(vectors: np.ndarray) -> np.ndarray:
     return mean / norm if norm > 0 else mean
 
 
+QUERY_CHUNK = 1024
+"""Queries scored against a block at a time: 1,024 x 50,000 scores are 200 MB."""
 Block = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(keys, unit vectors, published epoch seconds or NaN) of some indexed articles."""
+
+
+def _best(sims: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's k best scores, ties broken by the smaller key (a
+    partition, with a full sort only for the rows where the k-th score is tied)."""
+    k = min(k, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(sims, top, axis=1).min(axis=1)
+    tied = np.flatnonzero(((sims >= kth[:, None]) & np.isfinite(sims)).sum(axis=1) > k)
+    for row in tied:
+        top[row] = np.lexsort((keys, -sims[row]))[:k]
+    return top
 
 
 def nearest(
@@ -78,17 +92,21 @@ def nearest(
     best_key = np.full((len(queries), k), -1, dtype=np.int64)
     qk = np.asarray(query_keys, dtype=np.int64)
     for keys, vectors, times in blocks:
-        sims = queries @ np.asarray(vectors, dtype=np.float32).T
-        refused = keys[None, :] >= qk[:, None]  # only earlier articles
-        if window_seconds is not None and query_times is not None:
-            gap = np.abs(query_times[:, None] - times[None, :])
-            refused |= gap > window_seconds  # NaN (an undated side) compares False: kept
-        sims[refused | (sims < floor)] = -np.inf
-        merged_sim = np.concatenate([best_sim, sims], axis=1)
-        merged_key = np.concatenate([best_key, np.broadcast_to(keys, sims.shape)], axis=1)
-        order = np.lexsort((merged_key, -merged_sim), axis=1)[:, :k]  # nearest, then smaller key
-        best_sim = np.take_along_axis(merged_sim, order, axis=1)
-        best_key = np.take_along_axis(merged_key, order, axis=1)
+        index = np.asarray(vectors, dtype=np.float32)
+        for lo in range(0, len(queries), QUERY_CHUNK):  # bounded memory: chunk x block scores
+            hi = min(lo + QUERY_CHUNK, len(queries))
+            sims = queries[lo:hi] @ index.T
+            refused = keys[None, :] >= qk[lo:hi, None]  # only earlier articles
+            if window_seconds is not None and query_times is not None:
+                gap = np.abs(query_times[lo:hi, None] - times[None, :])
+                refused |= gap > window_seconds  # NaN (an undated side) compares False: kept
+            sims[refused | (sims < floor)] = -np.inf
+            top = _best(sims, keys, k)
+            merged_sim = np.concatenate([best_sim[lo:hi], np.take_along_axis(sims, top, axis=1)], axis=1)
+            merged_key = np.concatenate([best_key[lo:hi], keys[top]], axis=1)
+            order = np.lexsort((merged_key, -merged_sim), axis=1)[:, :k]  # nearest, then smaller key
+            best_sim[lo:hi] = np.take_along_axis(merged_sim, order, axis=1)
+            best_key[lo:hi] = np.take_along_axis(merged_key, order, axis=1)
     pairs = []
     for row, b in enumerate(qk.tolist()):
         for sim, a in zip(best_sim[row].tolist(), best_key[row].tolist(), strict=True):

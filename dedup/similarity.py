@@ -315,7 +315,8 @@ def _set_overlap(
         ia[row, [vocabulary[w] for w in s]] = 1.0
     for row, s in enumerate(b):
         ib[row, [vocabulary[w] for w in s]] = 1.0
-    inter = ia @ ib.T
+    with np.errstate(all="ignore"):  # 0/1 products are exact; some BLAS kernels flag spuriously
+        inter = ia @ ib.T
     return inter, ia.sum(axis=1)[:, None], ib.sum(axis=1)[None, :]
 
 

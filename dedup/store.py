@@ -9,9 +9,11 @@ Bulk writes go through DuckDB's appender or registered numpy arrays: row-by-row
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +28,7 @@ from dedup.align import order_alignments
 from dedup.errors import BusyError, StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Alignment, Article, Comparison, Edit, Paragraph, Reject, Sentence
-from dedup.templates import MIN_ARTICLES, context_keys, is_template, sentence_key
+from dedup.templates import MIN_ARTICLES, Holders, context_keys, sentence_key
 
 CandidateRows = list[tuple[Any, ...]]
 _REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
@@ -277,6 +279,11 @@ _ARTICLE_COLUMNS = (
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
+def _like(text: str) -> str:
+    """`text` as a literal in a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _utc_naive(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
@@ -298,17 +305,48 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Store:
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        wait: float = 0.0,
+        yield_to_writer: bool = False,
+    ) -> Store:
         """Open (creating and migrating if needed) a dedup database.
 
         `memory_limit` (default: the `DEDUP_MEMORY_LIMIT` environment variable, else DuckDB's
         80% of RAM) caps DuckDB's buffer pool, "4GB" say; beyond it, joins and sorts spill
         to `<db>.tmp/`. DuckDB otherwise keeps as much of a big database cached as it can,
         which reads as memory growing with the number of articles.
+
+        A writer announces itself (`<db>.writing`, its pid) before it asks for the file, and
+        waits up to `wait` seconds for readers holding it to finish; a reader opened with
+        `yield_to_writer` (`dedup serve`'s requests) refuses with `BusyError` while a writer
+        waits or writes, so that page traffic cannot starve an ingest.
         """
         path = str(path)
         if read_only and path != ":memory:" and not Path(path).exists():
             raise StoreError(f"no database at {path}; create one with `dedup ingest`")
+        announced = not read_only and path != ":memory:"
+        if read_only and yield_to_writer:
+            writer = waiting_writer(path)
+            if writer is not None:
+                raise BusyError(
+                    f"database {path} is being written by dedup (pid {writer}); try again shortly"
+                )
+        if announced:
+            _announce(path)
+        try:
+            return cls._connect(path, read_only, memory_limit, wait)
+        except BaseException:
+            if announced:
+                _withdraw(path)
+            raise
+
+    @classmethod
+    def _connect(cls, path: str, read_only: bool, memory_limit: str | None, wait: float) -> Store:
         limit = memory_limit or os.environ.get("DEDUP_MEMORY_LIMIT")
         config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": limit} if limit else {}
         if not read_only:
@@ -316,11 +354,20 @@ class Store:
             # article indexes whole: ingesting a million articles spent half its storing
             # time there. A checkpoint per GB of WAL (and at close) keeps storing linear.
             config["checkpoint_threshold"] = "1GB"
-        try:
-            con = duckdb.connect(path, read_only=read_only, config=config)
-        except duckdb.Error as exc:
-            kind = BusyError if "lock" in str(exc).lower() else StoreError
-            raise kind(_explain_open_error(path, exc, read_only)) from exc
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                con = duckdb.connect(path, read_only=read_only, config=config)
+                break
+            except duckdb.Error as exc:
+                busy = "lock" in str(exc).lower()
+                if busy and time.monotonic() < deadline:
+                    time.sleep(0.2)  # a reader finishing its request, another writer ending
+                    continue
+                message = _explain_open_error(path, exc, read_only)
+                if busy and wait:
+                    message += f" (waited {wait:g} s)"
+                raise (BusyError if busy else StoreError)(message) from exc
         store = cls(con, path, read_only)
         try:
             store._migrate()
@@ -364,6 +411,8 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+        if not self.read_only and self.path != ":memory:":
+            _withdraw(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -919,20 +968,25 @@ class Store:
             hashes[key].append(int(hashed))
         return {k: (tuple(texts[k]), tuple(flags[k]), tuple(hashes[k])) for k in bodies}
 
-    def template_keys(self, keys: Collection[int]) -> set[int]:
-        """The sentence keys among `keys` that are template text over the whole database
-        (`templates.is_template`: many holders, in contexts of their own)."""
+    def template_holders(self, keys: Collection[int]) -> dict[int, Holders]:
+        """For the sentence keys among `keys` held by at least `templates.MIN_ARTICLES`
+        articles of the database, their holders (`templates.Holders`)."""
         if not keys:
-            return set()
+            return {}
         with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
             rows = self.con.execute(
                 f"""
-                SELECT s.sentence_key, count(DISTINCT s.article_key), count(DISTINCT s.context_key)
-                FROM sentences s WHERE s.sentence_key IN (SELECT k FROM _tkeys)
-                GROUP BY s.sentence_key HAVING count(DISTINCT s.article_key) >= {int(MIN_ARTICLES)}
+                WITH common AS (
+                    SELECT sentence_key FROM sentences WHERE sentence_key IN (SELECT k FROM _tkeys)
+                    GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)})
+                SELECT s.sentence_key, s.article_key, s.context_key FROM sentences s
+                WHERE s.sentence_key IN (SELECT sentence_key FROM common)
                 """
             ).fetchall()
-        return {int(k) for k, articles, contexts in rows if is_template(int(articles), int(contexts))}
+        grouped: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for key, article, context in rows:
+            grouped[int(key)].append((int(article), int(context)))
+        return {k: Holders.of(v) for k, v in grouped.items()}
 
     # -- semantic candidates -------------------------------------------------------------
     def unpaired_new(self, run_id: int) -> list[int]:
@@ -1400,24 +1454,26 @@ class Store:
         *,
         text: str = "",
         outlet: str = "",
-        since: str | None = None,
-        until: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Articles by words of the headline, outlet and publication dates, newest first."""
-        clauses, params = ["TRUE"], []
+        """Articles by words of the headline, outlet and publication dates (`datetime`s),
+        newest first. `%` and `_` in the words are matched as themselves."""
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
         for word in text.split()[:8]:
-            clauses.append("a.title ILIKE ?")
-            params.append(f"%{word}%")
+            clauses.append("a.title ILIKE ? ESCAPE '\\'")
+            params.append(f"%{_like(word)}%")
         if outlet:
-            clauses.append("a.outlet ILIKE ?")
-            params.append(f"%{outlet}%")
+            clauses.append("a.outlet ILIKE ? ESCAPE '\\'")
+            params.append(f"%{_like(outlet)}%")
         if since:
-            clauses.append("a.published_utc >= CAST(? AS TIMESTAMP)")
-            params.append(since)
+            clauses.append("a.published_utc >= ?")
+            params.append(_utc_naive(since))
         if until:
-            clauses.append("a.published_utc < CAST(? AS TIMESTAMP) + INTERVAL 1 DAY")
-            params.append(until)
+            clauses.append("a.published_utc < ? + INTERVAL 1 DAY")
+            params.append(_utc_naive(until))
         return self._dicts(
             f"""
             SELECT {_REF.format(t="a")} AS article, a.title, a.outlet, a.published, m.cluster_id
@@ -1632,6 +1688,44 @@ def is_interrupt(exc: BaseException) -> bool:
     return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
     )
+
+
+def _announcement(path: str) -> Path:
+    return Path(f"{path}.writing")
+
+
+def _announce(path: str) -> None:
+    """Say that this process wants to write `path` (readers that yield stop coming)."""
+    target = _announcement(path)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}")
+    temporary.write_text(str(os.getpid()))
+    os.replace(temporary, target)
+
+
+def _withdraw(path: str) -> None:
+    """Remove this process's announcement (another writer's, written since, stays)."""
+    target = _announcement(path)
+    with contextlib.suppress(OSError, ValueError):
+        if int(target.read_text()) == os.getpid():
+            target.unlink()
+
+
+def waiting_writer(path: str | Path) -> int | None:
+    """The pid of a live dedup process that waits to write, or writes, `path`; None if none
+    (an announcement left by a process that died is ignored)."""
+    try:
+        pid = int(_announcement(str(path)).read_text())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
 
 
 def _explain_open_error(path: str, exc: duckdb.Error, read_only: bool = False) -> str:

@@ -10,9 +10,11 @@ between the substituted facts of a different story each time.
 
 So each sentence carries its `key` (the folded text's hash) and a `context` (the hash of
 its neighbours' keys), and a sentence is a template when it is held by at least
-`MIN_ARTICLES` articles with at least `MIN_CONTEXT_SHARE` of them in contexts of their own
-(`Store.template_keys` counts both over the whole database). Aligned template sentences
-are shown, but a pair needs other shared text to be `partial` or a lexical `rewrite`.
+`MIN_ARTICLES` articles, no more than `MAX_COMMON_SHARE` of them in its commonest context.
+For a pair, only the holders stored up to the pair's later article count (`Holders`), so
+that a verdict does not depend on how the input was split into runs. Aligned template
+sentences are shown, but a pair needs other shared text to be `partial` or a lexical
+`rewrite`.
 
 >>> keys = [sentence_key(s) for s in ("The bank said so.", "the bank said so", "Other.")]
 >>> keys[0] == keys[1] != keys[2]
@@ -21,16 +23,20 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import xxhash
 
 from dedup.normalize import fold
 
-MIN_ARTICLES = 20
-"""Holders a sentence needs to be a template: rarer ones are a handful of copies."""
-MIN_CONTEXT_SHARE = 0.5
-"""...and the share of them whose neighbours differ from every other holder's."""
+MIN_ARTICLES = 5
+"""Holders a sentence needs to be a template (Reuters-21578: 24 sentences of 80 characters or
+more, all bond, note and market boilerplate; reruns of one story share their contexts)."""
+MAX_COMMON_SHARE = 0.25
+"""...no more than this share of which sit in one context: a syndicated sentence keeps its
+neighbours in most copies (edited copies change some of them), a template hardly ever."""
 _MASK = (1 << 63) - 1
 
 
@@ -51,7 +57,43 @@ def context_keys(keys: Sequence[int]) -> list[int]:
     return out
 
 
-def is_template(articles: int, contexts: int) -> bool:
-    """Whether a sentence held by `articles` articles in `contexts` distinct contexts is
-    template text (see the module docstring)."""
-    return articles >= MIN_ARTICLES and contexts >= MIN_CONTEXT_SHARE * articles
+def is_template(articles: int, common: int) -> bool:
+    """Whether a sentence held by `articles` articles, at most `common` of them in one
+    context, is template text (see the module docstring)."""
+    return articles >= MIN_ARTICLES and common <= MAX_COMMON_SHARE * articles
+
+
+@dataclass(frozen=True, slots=True)
+class Holders:
+    """The articles holding one sentence, in key order, and, for the first n of them, how
+    many share the commonest context (`common[n - 1]`)."""
+
+    keys: tuple[int, ...]
+    common: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, int]]) -> Holders:
+        """From (article key, context) rows, one per holding sentence (an article holding
+        the sentence twice counts once, in its first context)."""
+        keys: list[int] = []
+        common: list[int] = []
+        counts: dict[int, int] = {}
+        top = 0
+        for article, context in sorted(rows):
+            if keys and keys[-1] == article:
+                continue
+            counts[context] = counts.get(context, 0) + 1
+            top = max(top, counts[context])
+            keys.append(article)
+            common.append(top)
+        return cls(tuple(keys), tuple(common))
+
+    def template_before(self, cutoff: int) -> bool:
+        """Whether the sentence is a template among the holders with keys up to `cutoff`.
+
+        >>> spread = Holders.of([(k, k) for k in range(1, 8)])  # a new context each time
+        >>> spread.template_before(4), spread.template_before(6), Holders.of([(k, 0) for k in range(1, 8)]).template_before(7)
+        (False, True, False)
+        """
+        n = bisect.bisect_right(self.keys, cutoff)
+        return n > 0 and is_template(n, self.common[n - 1])

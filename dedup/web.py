@@ -2,19 +2,29 @@
 texts form, and JSON endpoints mirroring the CLI (extra `web`: Starlette and uvicorn).
 
 Read-only: every request opens the database read-only and closes it again, so an ingest
-can run between requests; while a writer holds the file, pages say so (503) instead of
-failing. Binds to 127.0.0.1 unless told otherwise. Inputs are bounded (query strings,
-pasted texts); a missing cluster or article is a 404 page, never a traceback.
+can run between requests. A writer announces itself before it asks for the file
+(`Store.open`); from then on requests answer 503 "being written" (with `Retry-After`)
+without opening it, so that the writer gets the file however busy the server is.
+
+Comparisons of pasted texts (and of pairs never verified) run in a worker process, at
+most `COMPARE_QUEUE` at a time; more are refused with 503 and `Retry-After` rather than
+queued: pages and `/api` never wait for them. Binds to 127.0.0.1 unless told otherwise.
+Inputs are validated (400 with a message) and bounded; a missing cluster or article is a
+404 page, never a traceback.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,12 +46,90 @@ from dedup.report.site import (
 from dedup.store import Store
 
 MAX_PASTE_CHARS = 200_000
+"""Characters (not bytes) of each pasted text."""
+MAX_FORM_BYTES = 2 * 12 * MAX_PASTE_CHARS + 10_000
+"""A form's encoded size at most: a character is up to 4 UTF-8 bytes, each up to 3 when
+percent-encoded (100,000 CJK characters take 900 KB)."""
 MAX_QUERY_CHARS = 200
+"""Characters of a search field."""
+MAX_ID_CHARS = 100_000
+"""Characters of an article id in a query: ids are never cut (a cut id names another)."""
+COMPARE_WORKERS = 1
+COMPARE_QUEUE = 4
+"""Comparisons running or waiting at most; one more is a 503 with `Retry-After`."""
+RETRY_AFTER = 5
 LINKS = Links(static=False)
 
 
 class Busy(DedupError):
-    """The database is held by a writer (an ingest); try again when it is done."""
+    """The database is held by a writer (an ingest), or the comparison queue is full; try
+    again shortly."""
+
+
+class Comparer:
+    """Comparisons off the event loop: a worker process (the default, `dedup.compare`
+    with the model) or a thread (a comparer given to `create_app`), `COMPARE_QUEUE` at most
+    in flight."""
+
+    def __init__(self, compare: Callable[[str, str], Comparison] | None) -> None:
+        self.compare = compare
+        self.slots = threading.BoundedSemaphore(COMPARE_QUEUE)
+        self.pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
+        self.lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor | ThreadPoolExecutor:
+        with self.lock:
+            if self.pool is None:
+                if self.compare is None:
+                    import multiprocessing
+
+                    context = multiprocessing.get_context("spawn")  # the server has threads
+                    self.pool = ProcessPoolExecutor(max_workers=COMPARE_WORKERS, mp_context=context)
+                else:
+                    self.pool = ThreadPoolExecutor(max_workers=COMPARE_WORKERS)
+            return self.pool
+
+    def submit(self, a: str, b: str) -> Future[Comparison]:
+        """Start a comparison; `Busy` when `COMPARE_QUEUE` are already in flight."""
+        if not self.slots.acquire(blocking=False):
+            raise Busy(f"{COMPARE_QUEUE} comparisons are running or waiting; try again in a few seconds")
+        try:
+            future = self._executor().submit(self.compare or _compare_texts, a, b)
+        except BaseException:
+            self.slots.release()
+            raise
+        future.add_done_callback(lambda _: self.slots.release())
+        return future
+
+    def run(self, a: str, b: str) -> Comparison:
+        """A comparison from a request thread (a synchronous handler)."""
+        return self.submit(a, b).result()
+
+    async def run_async(self, a: str, b: str) -> Comparison:
+        """A comparison awaited without blocking the event loop."""
+        future = self.submit(a, b)
+        return await anyio.to_thread.run_sync(future.result)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _compare_texts(a: str, b: str) -> Comparison:
+    """`dedup.compare` with the model, in a worker process (loaded there once)."""
+    from dedup import compare
+
+    return compare(a, b)
+
+
+def _date(value: str, name: str) -> datetime | None:
+    """A date (or date and time) parameter, or a 400 naming it."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"{name}: not a date (YYYY-MM-DD): {value[:40]!r}") from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -58,20 +146,14 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
     """The web app over database `db`. `compare` turns two texts into a Comparison (by
     default `dedup.compare` with the embedding model, loaded on first use)."""
 
-    if compare is None:
-        from dedup import compare as default_compare
-
-        def compare(a: str, b: str) -> Comparison:
-            return default_compare(a, b)
-
-    comparer = compare
+    comparer = Comparer(compare)
 
     @contextmanager
     def store() -> Iterator[Store]:
         if not db.exists():
             raise NotFound(f"no database at {db}")
         try:
-            opened = Store.open(db, read_only=True)
+            opened = Store.open(db, read_only=True, yield_to_writer=True)
         except BusyError as exc:
             raise Busy(str(exc)) from None
         try:
@@ -82,40 +164,52 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
     def page(template: str, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(template, LINKS, **context))
 
-    def query(request: Request, name: str) -> str:
-        return request.query_params.get(name, "")[:MAX_QUERY_CHARS].strip()
+    def query(request: Request, name: str, limit: int = MAX_QUERY_CHARS) -> str:
+        value = request.query_params.get(name, "")
+        if len(value) > limit:
+            raise HTTPException(400, f"{name}: longer than {limit:,} characters")
+        return value.strip()
+
+    def pair(request: Request, route: str) -> tuple[str, str]:
+        a, b = query(request, "a", MAX_ID_CHARS), query(request, "b", MAX_ID_CHARS)
+        if not a or not b:
+            raise HTTPException(400, f"give two article ids: {route}?a=ID&b=ID")
+        return a, b
+
+    def page_number(request: Request) -> int:
+        value = request.query_params.get("page", "1")
+        if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+            raise HTTPException(400, f"page: not a page number: {value[:20]!r}")
+        return int(value)
 
     def index(request: Request) -> Response:
+        number = page_number(request)
         with store() as s:
-            return page("index.html.j2", **index_context(s))
+            return page("index.html.j2", **index_context(s, number))
 
     def cluster(request: Request) -> Response:
+        number = page_number(request)
         with store() as s:
-            return page("cluster.html.j2", **cluster_context(s, request.path_params["cluster_id"]))
+            return page("cluster.html.j2", **cluster_context(s, request.path_params["cluster_id"], number))
 
     def article(request: Request) -> Response:
         with store() as s:
             return page("article.html.j2", **article_context(s, request.path_params["ref"]))
 
     def diff(request: Request) -> Response:
-        a, b = query(request, "a"), query(request, "b")
-        if not a or not b:
-            raise HTTPException(400, "give two article ids: /diff?a=ID&b=ID")
+        a, b = pair(request, "/diff")
         with store() as s:
-            return page("diff.html.j2", **diff_context(s, a, b, _live_compare(s, comparer)))
+            return page("diff.html.j2", **diff_context(s, a, b, _live_compare(s, comparer.run)))
 
     def search(request: Request) -> Response:
         params = {k: query(request, k) for k in ("q", "outlet", "since", "until")}
+        since, until = _date(params["since"], "since"), _date(params["until"], "until")
         searched = any(params.values())
         results: list[dict[str, Any]] = []
         if searched:
             with store() as s:
                 results = s.search_articles(
-                    text=params["q"],
-                    outlet=params["outlet"],
-                    since=params["since"] or None,
-                    until=params["until"] or None,
-                    limit=100,
+                    text=params["q"], outlet=params["outlet"], since=since, until=until, limit=100
                 )
         return page("search.html.j2", results=results, searched=searched, limit=100, **params)
 
@@ -123,13 +217,16 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         context: dict[str, Any] = {"max_chars": MAX_PASTE_CHARS, "a_text": "", "b_text": "", "error": ""}
         if request.method == "GET":
             return page("compare.html.j2", **context)
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > 4 * MAX_PASTE_CHARS + 1000:
+        try:
+            declared = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            raise HTTPException(400, "Content-Length: not a number") from None
+        if declared > MAX_FORM_BYTES:
             raise HTTPException(413, f"each text may have at most {MAX_PASTE_CHARS:,} characters")
         raw = b""
         async for chunk in request.stream():
             raw += chunk
-            if len(raw) > 4 * MAX_PASTE_CHARS + 1000:
+            if len(raw) > MAX_FORM_BYTES:
                 raise HTTPException(413, f"each text may have at most {MAX_PASTE_CHARS:,} characters")
         form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
         a_text, b_text = form.get("a", [""])[0], form.get("b", [""])[0]
@@ -142,7 +239,7 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
             return HTMLResponse(render("compare.html.j2", LINKS, **context), status_code=400)
         from dedup import article_from_text
 
-        comparison = comparer(a_text, b_text)
+        comparison = await comparer.run_async(a_text, b_text)
         sides = [
             DiffSide(ref, ref, "", tuple(x.text_of(s) for s in x.sentences))
             for ref, x in (("text A", article_from_text(a_text)), ("text B", article_from_text(b_text)))
@@ -170,11 +267,9 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
             return JSONResponse(_jsonable(s.provenance_rows(key)))
 
     def api_diff(request: Request) -> Response:
-        a, b = query(request, "a"), query(request, "b")
-        if not a or not b:
-            raise HTTPException(400, "give two article ids: /api/diff?a=ID&b=ID")
+        a, b = pair(request, "/api/diff")
         with store() as s:
-            context = diff_context(s, a, b, _live_compare(s, comparer))
+            context = diff_context(s, a, b, _live_compare(s, comparer.run))
         return JSONResponse(_jsonable(diff_document(context["c"], context["a"], context["b"])))
 
     # -- errors: pages for people, JSON for /api ----------------------------------------------
@@ -194,7 +289,9 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         return error(request, exc.status_code, f"Error {exc.status_code}", str(exc.detail))
 
     async def busy(request: Request, exc: Exception) -> Response:
-        return error(request, 503, "The database is busy", str(exc))
+        response = error(request, 503, "Busy", str(exc))
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
 
     async def dedup_error(request: Request, exc: Exception) -> Response:
         return error(request, 400, "Cannot show that", str(exc))
@@ -214,8 +311,15 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         Route("/api/articles/{ref:path}/provenance", api_provenance),
         Route("/api/diff", api_diff),
     ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        comparer.close()
+
     return Starlette(
         routes=routes,
+        lifespan=lifespan,
         exception_handlers={
             NotFound: not_found,
             Busy: busy,

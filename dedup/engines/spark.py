@@ -20,7 +20,6 @@ JSON lines (`.jsonl`, gzip ok), Parquet, or the articles of an existing dedup da
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -41,7 +40,7 @@ from dedup.model import Article, Reject
 from dedup.pipeline import VerifyOptions, judge_pairs
 from dedup.score import SideText
 from dedup.semantic import article_vector, lede, nearest
-from dedup.templates import MIN_ARTICLES, is_template
+from dedup.templates import MIN_ARTICLES, Holders
 
 LOCAL_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -166,7 +165,7 @@ _MODEL: list[Any] = []
 
 
 def _verdicts(
-    rows: Iterator[Any], options: VerifyOptions, templates: frozenset[int]
+    rows: Iterator[Any], options: VerifyOptions, holders: dict[int, Holders]
 ) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """Judge a partition of candidate pairs; the model is loaded once per executor process."""
     import pickle
@@ -178,9 +177,7 @@ def _verdicts(
         for key, blob in ((r["a"], r["article_a"]), (r["b"], r["article_b"])):
             if key not in sides:
                 article: Article = pickle.loads(blob)
-                side = SideText.of(article)
-                marked = frozenset(s.index for s in article.sentences if s.key in templates)
-                sides[key] = dataclasses.replace(side, templates=marked)
+                sides[key] = SideText.of(article)
                 rank[key] = origin_rank(Node(key, _utc_naive(article.published), article.wire))
         pairs.append((r["a"], r["b"]))
 
@@ -191,25 +188,28 @@ def _verdicts(
             _MODEL.append(MiniLMEmbedder(options.device))
         return _MODEL[0].encode(sentences)
 
-    out, alignments, _, _, _ = judge_pairs(pairs, sides, rank, options, encode, 0)
+    out, alignments, _, _, _ = judge_pairs(pairs, sides, rank, options, encode, 0, holders)
     for row in out:
         yield "pairs", row[:7]
     for row in alignments:
         yield "alignments", row
 
 
-def _template_keys(sentences: Any) -> frozenset[int]:
-    """The template sentences of the whole input (`dedup.templates`), counted as the local
-    engine's `Store.template_keys` counts them."""
+def _template_holders(sentences: Any) -> dict[int, Holders]:
+    """The holders of every sentence of the input held by `templates.MIN_ARTICLES` or
+    more articles, as the local engine's `Store.template_holders` finds them."""
     from pyspark.sql import functions as F
 
-    counted = (
-        sentences.groupBy("sentence_key")
-        .agg(F.countDistinct("article_key").alias("n"), F.countDistinct("context_key").alias("c"))
-        .where(F.col("n") >= MIN_ARTICLES)
+    common = sentences.groupBy("sentence_key").agg(F.countDistinct("article_key").alias("n"))
+    rows = (
+        sentences.join(common.where(F.col("n") >= MIN_ARTICLES), "sentence_key")
+        .select("sentence_key", "article_key", "context_key")
         .collect()
     )
-    return frozenset(int(r["sentence_key"]) for r in counted if is_template(int(r["n"]), int(r["c"])))
+    grouped: dict[int, list[tuple[int, int]]] = {}
+    for r in rows:
+        grouped.setdefault(int(r["sentence_key"]), []).append((int(r["article_key"]), int(r["context_key"])))
+    return {k: Holders.of(v) for k, v in grouped.items()}
 
 
 def _semantic_pairs(
@@ -525,13 +525,13 @@ def run(spark: Any, paths: list[str], out: Path, options: SparkOptions = SparkOp
     else:
         spark.sql("SELECT a, b FROM cands").createOrReplaceTempView("all_cands")
     n_candidates += len(pairs_found)
-    templates = _template_keys(sentences)
+    holders = _template_holders(sentences)
 
     # -- verification ------------------------------------------------------------------------
     to_judge = spark.sql("""
         SELECT c.a, c.b, x.article AS article_a, y.article AS article_b
         FROM all_cands c JOIN arts x ON x.article_key = c.a JOIN arts y ON y.article_key = c.b""")  # fmt: skip
-    judged = to_judge.rdd.mapPartitions(lambda rows: _verdicts(rows, verify, templates)).cache()
+    judged = to_judge.rdd.mapPartitions(lambda rows: _verdicts(rows, verify, holders)).cache()
     pair_schema = "a long, b long, relation string, score double, containment_a double, containment_b double, shares string"
     write(
         "pairs",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -18,7 +19,22 @@ UNKNOWN_OUTLET = "(unknown outlet)"
 
 
 def outlet_label(value: str | None) -> str:
-    return value or UNKNOWN_OUTLET
+    return printable(value) if value else UNKNOWN_OUTLET
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: str) -> str:
+    r"""Text safe to write to a terminal: control characters (escape sequences, bells, bidi
+    overrides) shown as escapes (`\x1b`), never sent raw. JSON escapes them itself.
+
+    >>> printable("id\x1b]0;owned\x07")
+    'id\\x1b]0;owned\\x07'
+    """
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 256 else f"\\u{ord(m.group(0)):04x}", value
+    )
 
 
 def resolve_format(fmt: str | None, stream: TextIO | None = None) -> str:
@@ -44,8 +60,8 @@ def _cell(column: str, value: Any) -> str:
     if column.endswith("outlets") and isinstance(value, list):
         return ", ".join(outlet_label(v) for v in value)
     if isinstance(value, list):
-        return ", ".join(str(_plain(v)) for v in value)
-    return "" if value is None else str(_plain(value))
+        return ", ".join(printable(str(_plain(v))) for v in value)
+    return "" if value is None else printable(str(_plain(value)))
 
 
 def emit(
@@ -74,7 +90,14 @@ def emit(
         writer.writeheader()
         for row in rows:
             writer.writerow(
-                {k: _plain(v) if not isinstance(v, list | dict) else json.dumps(v) for k, v in row.items()}
+                {
+                    k: printable(v)
+                    if isinstance(v, str)
+                    else _plain(v)
+                    if not isinstance(v, list | dict)
+                    else json.dumps(v)
+                    for k, v in row.items()
+                }
             )
     else:
         table = Table(title=title, show_lines=False)
@@ -83,7 +106,7 @@ def emit(
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(_cell(k, v) for k, v in row.items()))
-        Console(file=stream).print(table)
+        Console(file=stream, markup=False).print(table)
 
 
 def emit_object(obj: dict[str, Any], fmt: str, *, stream: TextIO | None = None) -> None:

@@ -36,6 +36,31 @@ def slug(ref: str) -> str:
     return safe if safe == ref else f"{safe}-{hashlib.sha1(ref.encode()).hexdigest()[:8]}"
 
 
+def segment(text: str) -> str:
+    """One URL path segment for an id, whatever it holds: every reserved character, `/`
+    and control characters included, percent-encoded, and the dot segments `.` and `..`
+    too (a browser would resolve them, landing elsewhere).
+
+    >>> segment("bbc/business/001.txt"), segment(".."), segment("a\r\nb")
+    ('bbc%2Fbusiness%2F001.txt', '%2E%2E', 'a%0D%0Ab')
+    """
+    encoded = quote(text, safe="")
+    return encoded.replace(".", "%2E") if text in (".", "..") else encoded
+
+
+def pair_name(a: str, b: str) -> str:
+    """The file name (no extension) of a pair's diff page: the same whichever side a link
+    starts from, and different for every pair (the refs' hash: `p` + `q__r` and `p__q` +
+    `r` must not share a page), with the refs' start to read.
+
+    >>> pair_name("p", "q__r") != pair_name("p__q", "r"), pair_name("a", "b") == pair_name("b", "a")
+    (True, True)
+    """
+    x, y = sorted((a, b))
+    digest = hashlib.sha1(f"{len(x)}:{x}\x00{y}".encode()).hexdigest()[:16]
+    return f"{slug(x)[:40]}__{slug(y)[:40]}-{digest}"
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """How pages link to each other: relative file paths (static site) or routes (server)."""
@@ -43,31 +68,36 @@ class Links:
     static: bool
     root: str = ""
     """For the static site, the way back to its top folder from the current page ("../")."""
+    diffs: frozenset[str] | None = None
+    """For the static site, the pairs (`pair_name`) that have a diff page; None: any pair."""
 
-    def home(self) -> str:
-        return f"{self.root}index.html" if self.static else "/"
+    def home(self, page: int = 1) -> str:
+        if not self.static:
+            return "/" if page == 1 else f"/?page={page}"
+        return f"{self.root}index.html" if page == 1 else f"{self.root}index-{page}.html"
 
-    def cluster(self, cluster_id: str) -> str:
-        return (
-            f"{self.root}clusters/{slug(cluster_id)}.html"
-            if self.static
-            else f"/clusters/{quote(cluster_id)}"
-        )
+    def has_diff(self, a: str, b: str) -> bool:
+        """Whether a diff of the pair can be linked (the server compares any pair live)."""
+        return self.diffs is None or pair_name(a, b) in self.diffs
+
+    def cluster(self, cluster_id: str, page: int = 1) -> str:
+        if not self.static:
+            return f"/clusters/{segment(cluster_id)}" + ("" if page == 1 else f"?page={page}")
+        return f"{self.root}clusters/{slug(cluster_id)}{'' if page == 1 else f'-{page}'}.html"
 
     def article(self, ref: str, paragraph: int | None = None) -> str:
         anchor = "" if paragraph is None else f"#p{paragraph}"
         if self.static:
             return f"{self.root}articles/{slug(ref)}.html{anchor}"
-        return f"/articles/{quote(ref, safe='')}{anchor}"
+        return f"/articles/{segment(ref)}{anchor}"
 
     def diff(self, a: str, b: str) -> str:
         if self.static:
-            x, y = sorted((a, b))  # one page per pair, whichever side a link starts from
-            return f"{self.root}diffs/{slug(x)}__{slug(y)}.html"
+            return f"{self.root}diffs/{pair_name(a, b)}.html"
         return "/diff?" + urlencode({"a": a, "b": b})
 
     def under(self, folder_depth: int) -> Links:
-        return Links(self.static, "../" * folder_depth) if self.static else self
+        return Links(self.static, "../" * folder_depth, self.diffs) if self.static else self
 
 
 def render(template: str, links: Links, **context: Any) -> str:
@@ -81,28 +111,49 @@ def _key(store: Store, ref: str) -> int:
     return key
 
 
-def index_context(store: Store) -> dict[str, Any]:
-    clusters = store.cluster_list()
+PAGE_SIZE = 500
+"""Clusters per page of the index, copies per page of a cluster."""
+
+
+def pages(total: int, page: int) -> dict[str, int]:
+    """Paging of a list of `total` items: the page shown, their number, the slice."""
+    count = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), count)
+    return {"page": page, "page_count": count, "start": (page - 1) * PAGE_SIZE, "end": page * PAGE_SIZE}
+
+
+def index_context(
+    store: Store, page: int = 1, clusters: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The index, one page of `PAGE_SIZE` clusters (biggest first)."""
+    clusters = store.cluster_list() if clusters is None else clusters
+    paging = pages(len(clusters), page)
+    shown = clusters[paging["start"] : paging["end"]]
     shares = store.cluster_shares()
-    for c in clusters:
+    for c in shown:
         c["share"] = shares.get(c["cluster_id"])
     counts = store.counts()
-    return {"clusters": clusters, "articles": counts["articles"], "pairs": counts["pairs"]}
+    return {"clusters": shown, "cluster_count": len(clusters), "articles": counts["articles"],
+            "pairs": counts["pairs"], **paging}  # fmt: skip
 
 
-def cluster_context(store: Store, cluster_id: str) -> dict[str, Any]:
+def cluster_context(store: Store, cluster_id: str, page: int = 1) -> dict[str, Any]:
+    """A cluster: its origin, one page of `PAGE_SIZE` copies, the origin's text."""
     members = store.cluster_detail(cluster_id)
     if not members:
         raise NotFound(f"no cluster {cluster_id!r} in the database")
     origin = members[0]
     origin_key = _key(store, origin["article"])
     linked = store.linked_pairs_of(origin_key)
-    for m in members[1:]:
+    paging = pages(len(members) - 1, page)
+    copies = members[1:][paging["start"] : paging["end"]]
+    for m in copies:
         # a copy may be tied to its cluster through another copy, not the origin: the static
         # site has diff pages for linked pairs only (the server compares any pair live)
         m["linked"] = _key(store, m["article"]) in linked
     paragraphs = store.provenance_rows(origin_key)
-    return {"cluster_id": cluster_id, "origin": origin, "copies": members[1:], "paragraphs": paragraphs}
+    return {"cluster_id": cluster_id, "origin": origin, "copies": copies, "copy_count": len(members) - 1,
+            "paragraphs": paragraphs, **paging}  # fmt: skip
 
 
 def article_context(store: Store, ref: str) -> dict[str, Any]:
@@ -147,8 +198,13 @@ def diff_context(
     """The stored alignment of a verified pair; other pairs through `compute` (the model).
     `side` loads one article's sentences (the static site passes a caching one)."""
     a_key, b_key = _key(store, a_ref), _key(store, b_ref)
-    if a_key == b_key:
-        raise NotFound("a diff needs two different articles")
+    if a_key == b_key:  # as `dedup diff X X`: the article against itself, verbatim throughout
+        from dedup.score import compare_articles
+
+        article = store.load_article(a_key)
+        comparison = compare_articles(article, article, None)
+        same = (side or (lambda key: diff_side(store, key)))(a_key)
+        return {"c": comparison, "a": same, "b": same, "rows": diff_rows(comparison, same, same)}
     try:
         return _diff_of_keys(store, min(a_key, b_key), max(a_key, b_key), compute, side)
     except NotFound:
@@ -180,26 +236,60 @@ class SiteSummary:
     clusters: int
     articles: int
     diffs: int
+    pages: int
+    seconds: float
     out: Path
 
 
-def write_site(store: Store, out: Path, progress: Callable[[int], None] | None = None) -> SiteSummary:
-    """Write the static report: index, a page per cluster, per article that takes part in a
-    cluster or a reuse, and per linked pair."""
+Progress = Callable[[str, int, int], None]
+"""`progress(step, done, total)`: what the site writer has done so far, step by step."""
+
+
+def write_site(store: Store, out: Path, progress: Progress | None = None) -> SiteSummary:
+    """Write the static report: the index (`PAGE_SIZE` clusters a page), a page per cluster,
+    a diff per linked pair inside a cluster (a copy and its origin: the diffs a reviewer
+    opens; any other pair is compared on demand by `dedup serve` or `dedup diff`), and a page
+    per article that takes part in a cluster or a reuse. File names never collide
+    (`slug`, `pair_name`)."""
+    import time
+
+    started = time.perf_counter()
+    report = progress or (lambda step, done, total: None)
     for folder in ("clusters", "articles", "diffs"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    top, inner = Links(static=True), Links(static=True).under(1)
-    index = index_context(store)
-    (out / "index.html").write_text(render("index.html.j2", top, **index), encoding="utf-8")
+    clusters = store.cluster_list()
+    members = {c["cluster_id"]: store.cluster_detail(c["cluster_id"]) for c in clusters}
+    in_cluster: list[tuple[int, int]] = []
+    for listed in members.values():
+        origin = _key(store, listed[0]["article"])
+        linked = store.linked_pairs_of(origin)
+        for m in listed[1:]:
+            key = _key(store, m["article"])
+            if key in linked:
+                in_cluster.append((min(origin, key), max(origin, key)))
+    refs = store.refs({k for pair in in_cluster for k in pair})
+    diffs = frozenset(pair_name(refs[a], refs[b]) for a, b in in_cluster)
+    top = Links(static=True, diffs=diffs)
+    inner = top.under(1)
+    written = 0
+    paging = pages(len(clusters), 1)
+    for page in range(1, paging["page_count"] + 1):
+        context = index_context(store, page, clusters)
+        (out / top.home(page)).write_text(render("index.html.j2", top, **context), encoding="utf-8")
+        written += 1
     articles: set[str] = set()
-    for c in index["clusters"]:
+    for n, c in enumerate(clusters, start=1):
         context = cluster_context(store, c["cluster_id"])
-        articles.update(m["article"] for m in [context["origin"], *context["copies"]])
-        page = render("cluster.html.j2", inner, **context)
-        (out / "clusters" / f"{slug(c['cluster_id'])}.html").write_text(page, encoding="utf-8")
-    pairs = store.linked_pairs()
-    refs = store.refs({k for pair in pairs for k in pair})
-    articles.update(refs.values())
+        articles.update(m["article"] for m in members[c["cluster_id"]])
+        for page in range(1, context["page_count"] + 1):
+            if page > 1:
+                context = cluster_context(store, c["cluster_id"], page)
+            name = slug(c["cluster_id"]) + ("" if page == 1 else f"-{page}")
+            (out / "clusters" / f"{name}.html").write_text(
+                render("cluster.html.j2", inner, **context), encoding="utf-8"
+            )
+            written += 1
+        report("clusters", n, len(clusters))
     sides: dict[int, DiffSide] = {}
 
     def side(key: int) -> DiffSide:
@@ -207,13 +297,22 @@ def write_site(store: Store, out: Path, progress: Callable[[int], None] | None =
             sides[key] = diff_side(store, key)
         return sides[key]
 
-    for n, (a, b) in enumerate(pairs):
-        context = _diff_of_keys(store, a, b, None, side)  # linked pairs: keys known, a < b
-        page = render("diff.html.j2", inner, **context)
-        (out / inner.diff(refs[a], refs[b]).removeprefix("../")).write_text(page, encoding="utf-8")
-        if progress and n % 100 == 0:
-            progress(n)
-    for ref in sorted(articles):
-        page = render("article.html.j2", inner, **article_context(store, ref))
-        (out / "articles" / f"{slug(ref)}.html").write_text(page, encoding="utf-8")
-    return SiteSummary(len(index["clusters"]), len(articles), len(pairs), out)
+    for n, (a, b) in enumerate(in_cluster, start=1):
+        context = _diff_of_keys(store, a, b, None, side)
+        (out / "diffs" / f"{pair_name(refs[a], refs[b])}.html").write_text(
+            render("diff.html.j2", inner, **context), encoding="utf-8"
+        )
+        written += 1
+        if len(sides) > 10_000:
+            sides.clear()  # bounded memory on big databases
+        report("diffs", n, len(in_cluster))
+    all_linked = store.linked_pairs()
+    articles.update(store.refs({k for pair in all_linked for k in pair}).values())
+    for n, ref in enumerate(sorted(articles), start=1):
+        html = render("article.html.j2", inner, **article_context(store, ref))
+        (out / "articles" / f"{slug(ref)}.html").write_text(html, encoding="utf-8")
+        written += 1
+        report("articles", n, len(articles))
+    return SiteSummary(
+        len(clusters), len(articles), len(in_cluster), written, time.perf_counter() - started, out
+    )
