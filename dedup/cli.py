@@ -7,11 +7,12 @@ Data goes to stdout, progress and messages to stderr. Exit codes: 0 ok, 1 error,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
 from rich.text import Text
 
@@ -40,7 +38,7 @@ from dedup.ingest import MAX_CHARS, FieldMap, input_size, is_unreadable, read_ar
 from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
 from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
 from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
-from dedup.report.output import FORMATS, emit, emit_object, resolve_format
+from dedup.report.output import FORMATS, UNKNOWN_OUTLET, emit, emit_object, resolve_format, set_width
 from dedup.score import compare_articles
 from dedup.store import Store, is_interrupt
 
@@ -55,6 +53,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 """Messages: never parsed as Rich markup, since they quote data ("[/x]" in a title or path)."""
 
 
+def _hint(message: str, settings: Settings) -> None:
+    """A hint on stderr (what to do next), unless `--quiet`."""
+    if not settings.quiet:
+        err.print(Text.assemble(("hint:", "yellow"), " ", message))
+
+
 def _error(message: str) -> None:
     """One error line on stderr, `error:` in red, the message as it is."""
     err.print(Text.assemble(("error:", "red"), " ", message))
@@ -62,8 +66,8 @@ def _error(message: str) -> None:
 
 DEFAULT_DB = Path("dedup.duckdb")
 EXIT_BUSY = 75
-INTERRUPTED = "interrupted: what was not yet committed was rolled back; run the same command again to finish"
 """Another dedup process holds the database: try again later (sysexits' EX_TEMPFAIL)."""
+INTERRUPTED = "interrupted: what was not yet committed was rolled back; run the same command again to finish"
 DEMO_FEED = Path(__file__).resolve().parent.parent / "data" / "demo_feed.jsonl"
 DEMO_DB = Path("demo.duckdb")
 
@@ -102,8 +106,20 @@ MaxBucketOption = Annotated[
     int,
     typer.Option("--max-bucket", help="Only the first N articles of an LSH bucket pair up."),
 ]
+SEMANTIC_NEIGHBORS = IndexConfig().semantic_neighbors
+SemanticOption = Annotated[
+    int,
+    typer.Option(
+        "--semantic-neighbors",
+        min=0,
+        metavar="N",
+        help="Pair each article no lexical candidate pairs with its N nearest ledes (needs the model; 0: off).",
+    ),
+]
 DeviceOption = Annotated[str, typer.Option("--device", help="Where the embedding model runs: cpu or cuda.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
+_flag = functools.partial(typer.Option, metavar="")
+"""An on/off option: shown without a `<bool>` value in --help, since it takes none."""
+QuietOption = Annotated[bool, _flag("--quiet", "-q", help="No progress or messages on stderr.")]
 DEFAULT_WAIT = 300.0
 WaitOption = Annotated[
     float,
@@ -121,8 +137,18 @@ def main_options(
     ctx: typer.Context,
     db: Annotated[Path, typer.Option("--db", envvar="DEDUP_DB", help="Database file.")] = DEFAULT_DB,
     quiet: QuietOption = False,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width",
+            min=20,
+            metavar="COLUMNS",
+            help="Fit tables to this width (default: $COLUMNS, the terminal's).",
+        ),
+    ] = None,
 ) -> None:
     """Find who copied whom among news articles, down to the paragraph."""
+    set_width(width)
     ctx.obj = Settings(db=db, quiet=quiet)
 
 
@@ -159,46 +185,54 @@ def _cli_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-        transient=True,
-    )
+class _Bars:
+    """Progress on a terminal, a bar per stage (counts or megabytes, a rate, elapsed time);
+    nothing when stderr is piped or `--quiet`. `step(stage, done, total)` is the pipeline's
+    `Steps`; `read(n)` adds bytes read to the "reading" bar."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            TextColumn("{task.fields[count]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet or not err.is_terminal,
+            transient=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.started: dict[str, float] = {}
+        self.read_bytes = 0
+        self.read_total = 0
+
+    def step(self, name: str, done: int, total: int) -> None:
+        elapsed = self._task(name, total)
+        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0.5 and done else ""
+        count = f"{done:,}/{total:,}" if total else ""
+        self.bar.update(self.tasks[name], completed=done, total=total or None, count=count, rate=rate)
+
+    def read(self, n: int) -> None:
+        self.read_bytes += n
+        elapsed = self._task("reading", self.read_total)
+        mb, total = self.read_bytes / 1e6, self.read_total / 1e6
+        rate = f"{mb / elapsed:,.1f} MB/s" if elapsed > 0.5 else ""
+        count = f"{mb:,.1f}/{total:,.1f} MB" if total else f"{mb:,.1f} MB"
+        self.bar.update(self.tasks["reading"], completed=self.read_bytes, count=count, rate=rate)
+
+    def _task(self, name: str, total: int) -> float:
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(name, total=total or None, count="", rate="")
+            self.started[name] = time.perf_counter()
+        return time.perf_counter() - self.started[name]
 
 
 @contextmanager
-def _steps(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar per step of a long job (counts, rate, elapsed) on a terminal, nothing
-    when piped or quiet: `step(name, done, total)` reports."""
-    bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-        transient=True,
-    )
-    tasks: dict[str, TaskID] = {}
-    started: dict[str, float] = {}
-
-    def step(name: str, done: int, total: int) -> None:
-        if name not in tasks:
-            tasks[name] = bar.add_task(name, total=total or None, rate="")
-            started[name] = time.perf_counter()
-        elapsed = time.perf_counter() - started[name]
-        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0.5 else ""
-        bar.update(tasks[name], completed=done, total=total or None, rate=rate)
-
-    with bar:
-        yield step
+def _steps(quiet: bool, read_total: int = 0) -> Iterator[_Bars]:
+    bars = _Bars(quiet)
+    bars.read_total = read_total
+    with bars.bar:
+        yield bars
 
 
 def _print_summary(summary: IngestSummary, seconds: float, quiet: bool) -> None:
@@ -235,13 +269,12 @@ def ingest_command(
         str,
         typer.Option(
             "--input-format",
-            help=f"auto|{'|'.join(FORMATS_IN)} (auto sniffs each file's extension and content).",
+            metavar="FORMAT",
+            help=f"auto (sniffs each file's extension and content) or one of: {', '.join(FORMATS_IN)}.",
         ),
     ] = "auto",
     source: Annotated[str, typer.Option("--source", help="Outlet name for records that have none.")] = "",
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Abort on the first bad record; store nothing.")
-    ] = False,
+    strict: Annotated[bool, _flag("--strict", help="Abort on the first bad record; store nothing.")] = False,
     field_map: Annotated[
         list[str] | None,
         typer.Option("--map", help="FIELD=COLUMN: read an article field from another column (repeatable)."),
@@ -250,13 +283,14 @@ def ingest_command(
         int, typer.Option("--max-chars", help="Reject bodies longer than this.")
     ] = MAX_CHARS,
     no_index: Annotated[
-        bool, typer.Option("--no-index", help="Store only; fingerprint later with `dedup index`.")
+        bool, _flag("--no-index", help="Store only; fingerprint later with `dedup index`.")
     ] = False,
     window: WindowOption = None,
     max_bucket: MaxBucketOption = MAX_BUCKET,
+    semantic: SemanticOption = SEMANTIC_NEIGHBORS,
     device: DeviceOption = "cpu",
     no_embed: Annotated[
-        bool, typer.Option("--no-embed", help="Verify lexically only: no model, no paraphrases.")
+        bool, _flag("--no-embed", help="Verify lexically only: no model, no paraphrases.")
     ] = False,
     batch_size: Annotated[
         int,
@@ -264,7 +298,7 @@ def ingest_command(
     ] = 2000,
     keep_going: Annotated[
         bool,
-        typer.Option("--keep-going", help="Exit 0 even when an input file or folder cannot be read."),
+        _flag("--keep-going", help="Exit 0 even when an input file or folder cannot be read."),
     ] = False,
     wait: WaitOption = DEFAULT_WAIT,
     engine: Annotated[
@@ -292,7 +326,7 @@ def ingest_command(
         max_chars=max_chars,
         index=not no_index,
         batch_size=batch_size,
-        index_config=IndexConfig(window_days=window, max_bucket=max_bucket),
+        index_config=IndexConfig(window_days=window, max_bucket=max_bucket, semantic_neighbors=semantic),
         verify=VerifyOptions(device=_device(device), embed=not no_embed),
     )
     if engine not in ("local", "spark"):
@@ -307,9 +341,12 @@ def ingest_command(
         _ingest_spark(settings, paths, options, master)
         return
     started = time.perf_counter()
-    with _cli_errors(), Store.open(settings.db, wait=wait) as store, _progress(settings.quiet) as bar:
-        task = bar.add_task("reading", total=input_size(paths) or None)
-        summary = ingest(store, paths, options, progress=lambda n: bar.advance(task, n))
+    with (
+        _cli_errors(),
+        Store.open(settings.db, wait=wait) as store,
+        _steps(settings.quiet, input_size(paths)) as bars,
+    ):
+        summary = ingest(store, paths, options, progress=bars.read, steps=bars.step)
     _print_summary(summary, time.perf_counter() - started, settings.quiet)
     if fmt:
         emit_object(_summary_dict(summary), resolve_format(fmt))
@@ -451,6 +488,7 @@ def index_command(
     db: DbOption = None,
     window: WindowOption = None,
     max_bucket: MaxBucketOption = MAX_BUCKET,
+    semantic: SemanticOption = SEMANTIC_NEIGHBORS,
     device: DeviceOption = "cpu",
     fmt: FormatOption = None,
     quiet: QuietOption = False,
@@ -458,11 +496,12 @@ def index_command(
 ) -> None:
     """Fingerprint articles stored with --no-index, find and verify their candidate pairs."""
     settings = _settings(ctx, db, quiet)
-    with _cli_errors(), Store.open(settings.db, wait=wait) as store:
+    with _cli_errors(), Store.open(settings.db, wait=wait) as store, _steps(settings.quiet) as bars:
         found, verified = index(
             store,
-            IndexConfig(window_days=window, max_bucket=max_bucket),
+            IndexConfig(window_days=window, max_bucket=max_bucket, semantic_neighbors=semantic),
             verify=VerifyOptions(device=_device(device)),
+            steps=bars.step,
         )
     if not settings.quiet:
         _print_index_summary(found)
@@ -547,7 +586,7 @@ def diff_command(
         Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")
     ] = None,
     device: DeviceOption = "cpu",
-    no_embed: Annotated[bool, typer.Option("--no-embed", help="Lexical alignment only (no model).")] = False,
+    no_embed: Annotated[bool, _flag("--no-embed", help="Lexical alignment only (no model).")] = False,
 ) -> None:
     """Two articles sentence by sentence: verbatim, edited, paraphrased, added, removed."""
     settings = _settings(ctx, db)
@@ -637,8 +676,81 @@ def provenance_command(
     console.print(f"\n{reused} of {body} body paragraphs reused; sources: {', '.join(styles) or 'none'}")
 
 
+@app.command("trace")
+def trace_command(
+    ctx: typer.Context,
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="One article in any input format, or - for stdin.")
+    ],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    input_format: Annotated[
+        str,
+        typer.Option(
+            "--input-format", metavar="FORMAT", help=f"auto (sniffs it) or one of: {', '.join(FORMATS_IN)}."
+        ),
+    ] = "auto",
+    field_map: Annotated[
+        list[str] | None, typer.Option("--map", help="FIELD=COLUMN, as for ingest (repeatable).")
+    ] = None,
+    device: DeviceOption = "cpu",
+    no_embed: Annotated[
+        bool, _flag("--no-embed", help="Lexical only: no model, no semantic candidates.")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            metavar="SECONDS",
+            help="While an ingest writes the database, wait this long for it.",
+        ),
+    ] = DEFAULT_WAIT,
+    quiet: QuietOption = False,
+) -> None:
+    """Where did an article come from? Its paragraphs with their earliest stored sources,
+    by the same cascade as ingest, without storing it (read-only: while an ingest writes,
+    it waits for the database, up to --wait)."""
+    from dedup.trace import TraceOptions, trace
+
+    settings = _settings(ctx, db, quiet)
+    try:
+        fields = FieldMap.parse(field_map or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from None
+    with _cli_errors():
+        article = read_article_file(path, fields, input_format=input_format)
+        with Store.open(settings.db, read_only=True, wait=wait) as store:
+            result = trace(store, article, TraceOptions(embed=not no_embed, device=_device(device)))
+    out = resolve_format(fmt)
+    if out != "table":
+        emit(result.rows, out)
+        return
+    console = Console(markup=False)
+    styles = _print_provenance(console, result.rows)
+    reused = sum(1 for r in result.rows if r["source"])
+    body = sum(1 for r in result.rows if r["role"] == "body")
+    console.print(
+        f"\n{reused} of {body} body paragraphs traced to the archive ({result.candidates} candidates, "
+        f"{result.linked} sharing text); sources: {', '.join(styles) or 'none'}"
+    )
+
+
+def _shorten(text: str, width: int) -> str:
+    """At most `width` characters, cut at a word with an ellipsis.
+
+    >>> _shorten("A freight train derailed near Millbrook", 24)
+    'A freight train…'
+    """
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def _print_provenance(console: Console, rows: list[dict[str, Any]], *, compact: bool = False) -> list[str]:
-    """Paragraphs tagged with their source (one colour per source article); the sources, in order.
+    """Paragraphs tagged with their source (one colour per source article), numbered from 1
+    as on the HTML pages (the JSON's `paragraph` counts from 0); the sources, in order.
 
     `compact`: the tag and the start of the text on one line (the demo's overview).
     """
@@ -650,14 +762,14 @@ def _print_provenance(console: Console, rows: list[dict[str, Any]], *, compact: 
             if compact:
                 tag = Text(f"[{wire} · {row['kind']} · from {row['source']}]", style="bold cyan")
             else:
-                label = f"{wire} · {row['kind']} · {row['share']:.0%} · from {row['source']} ¶{row['source_paragraph']}"
+                label = f"{wire} · {row['kind']} · {row['share']:.0%} · from {row['source']} ¶{row['source_paragraph'] + 1}"
                 tag = Text(f"[{label}]", style=style)
         else:
             tag = Text(f"[{row['kind']}]", style="dim")
         if compact:
-            console.print(Text(f"¶{row['paragraph']} ") + tag + Text(f"  {row['text'][:90]}"))
+            console.print(Text(f"¶{row['paragraph'] + 1} ") + tag + Text(f"  {_shorten(row['text'], 90)}"))
         else:
-            console.print(Text(f"¶{row['paragraph']} ") + tag)
+            console.print(Text(f"¶{row['paragraph'] + 1} ") + tag)
             console.print(Text(f"   {row['text']}", style="dim" if row["role"] != "body" else ""))
     return list(styles)
 
@@ -668,7 +780,19 @@ def sources_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption =
     settings = _settings(ctx, db)
     with _cli_errors(), Store.open(settings.db, read_only=True) as store:
         rows = store.source_stats()
-    emit(rows, resolve_format(fmt), title="who reuses whom")
+        unknown = sum(o["articles"] for o in store.outlet_stats() if not o["outlet"]) if rows else 0
+    out = resolve_format(fmt)
+    if out == "table":
+        rows = [{**r, "source": r["source"] or UNKNOWN_OUTLET} for r in rows]
+    emit(rows, out, title="who reuses whom")
+    if not rows:
+        _hint("no article reuses another's paragraphs yet: see `dedup pairs` and `dedup stats`", settings)
+    elif unknown:
+        _hint(
+            f"{unknown:,} articles have no outlet: name one with `ingest --source NAME` "
+            "or map the feed's field with `--map outlet=FIELD`",
+            settings,
+        )
 
 
 @app.command("stats")
@@ -694,11 +818,25 @@ def rejects_command(
     db: DbOption = None,
     fmt: FormatOption = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", metavar="KIND", help="Only one action: rejected, dropped, skipped or note."),
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Only input files whose path contains this.")
+    ] = None,
+    run: Annotated[
+        int | None, typer.Option("--run", min=1, help="Only this ingest run (see `dedup stats`).")
+    ] = None,
 ) -> None:
-    """Records that were rejected (or stored with a field dropped), with file, line and reason."""
+    """What ingests recorded: records rejected, fields dropped, records skipped (a WARC's
+    non-200 pages, empty files), reader notes; with file, line, field and reason."""
+    actions = {"rejected": "rejected", "dropped": "field dropped", "skipped": "skipped", "note": "note"}
+    if kind is not None and kind not in actions:
+        raise typer.BadParameter(f"choose one of {', '.join(actions)}", param_hint="--kind")
     settings = _settings(ctx, db)
     with _cli_errors(), Store.open(settings.db, read_only=True) as store:
-        rows = store.reject_list(limit)
+        rows = store.reject_list(limit, action=actions.get(kind or ""), file=file, run_id=run)
     emit(rows, resolve_format(fmt), title="rejects")
 
 
@@ -714,8 +852,8 @@ def report_command(
     from dedup.report.site import write_site
 
     settings = _settings(ctx, db, quiet)
-    with _cli_errors(), Store.open(settings.db, read_only=True) as store, _steps(settings.quiet) as step:
-        summary = write_site(store, html, progress=step)
+    with _cli_errors(), Store.open(settings.db, read_only=True) as store, _steps(settings.quiet) as bars:
+        summary = write_site(store, html, progress=bars.step)
     if not settings.quiet:
         err.print(
             f"wrote {summary.pages:,} pages ({summary.clusters:,} clusters, {summary.articles:,} articles, "
@@ -780,7 +918,7 @@ def export_command(
     parquet: Annotated[
         Path | None, typer.Option("--parquet", help="Write one Parquet file per table here.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing SQLite file.")] = False,
+    force: Annotated[bool, _flag("--force", help="Replace an existing SQLite file.")] = False,
 ) -> None:
     """Export the tables for Datasette, pandas or any SQL tool: SQLite and/or Parquet."""
     from dedup.export import export_parquet, export_sqlite
@@ -843,6 +981,12 @@ def evaluate_command(
         with Store.open(settings.db, read_only=True) as store:
             predicted, known = prediction(store)
         result = evaluate(truth, predicted, known).to_dict()
+    if result["articles"] and result["missing"] * 2 > result["articles"]:
+        _error(
+            f"{result['missing']:,} of the {result['articles']:,} articles in {truth_file} are not in "
+            f"{settings.db}: scores would describe another corpus (ingest the truth's corpus first)"
+        )
+        raise typer.Exit(1)
     result = {"truth": str(truth_file), "split": split, **result}
     if out in ("json", "jsonl"):
         emit_object(result, out)
@@ -901,7 +1045,8 @@ def demo_command(
     err.print(f"demo: ingesting {DEMO_FEED.name} into {path}")
     started = time.perf_counter()
     with _cli_errors(), Store.open(path) as store:
-        summary = ingest(store, [str(DEMO_FEED)], IngestOptions())
+        with _steps(settings.quiet, DEMO_FEED.stat().st_size) as bars:
+            summary = ingest(store, [str(DEMO_FEED)], IngestOptions(), progress=bars.read, steps=bars.step)
         _print_summary(summary, time.perf_counter() - started, settings.quiet)
         clusters = store.cluster_list()
         example = store.most_mixed_article()
@@ -918,7 +1063,7 @@ def demo_command(
             out,
         )
         return
-    keep = ("cluster_id", "size", "origin", "origin_outlet", "origin_title")
+    keep = ("cluster_id", "size", "origin", "origin_outlet", "origin_headline")
     emit([{k: c[k] for k in keep} for c in clusters], out, title="story clusters (dedup clusters)")
     if out == "table":
         err.print(

@@ -31,14 +31,16 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
-from dedup.semantic import article_vector, lede, nearest
+from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
 from dedup.store import Store, is_interrupt
 from dedup.templates import Holders
 
 T = TypeVar("T")
 
 VERIFY_BATCH = 20_000
-"""Candidate pairs judged per batch (the texts of ~20,000 pairs: ~100 MB)."""
+"""Candidate pairs whose texts are read per batch (the texts of ~20,000 pairs: ~100 MB)."""
+VERIFY_STEP = 2_000
+"""Of those, pairs judged (aligned, embedded, written) at a time: progress moves per step."""
 TRACE_BATCH = 20_000
 """Articles whose paragraph provenance is traced per batch."""
 CANDIDATE_BATCH = 100_000
@@ -67,6 +69,14 @@ class IngestOptions:
     """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
     index_config: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyOptions = field(default_factory=lambda: VerifyOptions())
+
+
+Steps = Callable[[str, int, int], None]
+"""`steps(stage, done, total)`: how far a long stage has got (the CLI draws a bar a stage)."""
+
+
+def no_steps(stage: str, done: int, total: int) -> None:
+    """Progress reported nowhere."""
 
 
 @contextlib.contextmanager
@@ -184,6 +194,7 @@ def ingest(
     options: IngestOptions = IngestOptions(),
     *,
     progress: Callable[[int], None] | None = None,
+    steps: Steps = no_steps,
     embedder: Embedder | None = None,
 ) -> IngestSummary:
     """Read, normalise, segment and store every record of `paths`; then fingerprint, find
@@ -196,7 +207,8 @@ def ingest(
     uninterrupted run would have left it. Ctrl-C raises `Interrupted` with what was kept.
     With `strict`, the whole ingest is one transaction and a bad record undoes all of it.
 
-    `progress(n)` is called with the number of input bytes consumed since the last call.
+    `progress(n)` is called with the number of input bytes consumed since the last call,
+    `steps` with how far each later stage has got.
     Re-ingesting an article with the same id and content is a no-op; the same id with a
     different content becomes a new version. Bad records go to `rejects`.
     """
@@ -278,9 +290,9 @@ def ingest(
                     # its later article is indexed): this run's articles, what an earlier
                     # --no-index left, and what an interrupted run stored.
                     with _timed(seconds, "fingerprint"):
-                        _fingerprint_pending(store, run_id, options.index_config)
+                        _fingerprint_pending(store, run_id, options.index_config, steps=steps)
                     index_summary, verify_summary, cluster_summary = _analyse(
-                        store, run_id, options.index_config, options.verify, embedder, stats, seconds
+                        store, run_id, options.index_config, options.verify, embedder, stats, seconds, steps
                     )
                 stats["seconds"] = seconds
                 store.finish_run(run_id, stats)
@@ -309,6 +321,7 @@ def index(
     workers: int | None = None,
     verify: VerifyOptions | None = None,
     embedder: Embedder | None = None,
+    steps: Steps = no_steps,
 ) -> tuple[IndexSummary, VerifySummary]:
     """Fingerprint every stored article that has no fingerprints yet, then find its candidates.
 
@@ -322,10 +335,10 @@ def index(
         run_id = store.begin_run("index", dataclasses.asdict(config))
         seconds: dict[str, float] = {}
         with _timed(seconds, "fingerprint"):
-            _fingerprint_pending(store, run_id, config, batch_size, workers)
+            _fingerprint_pending(store, run_id, config, batch_size, workers, steps)
         stats: dict[str, object] = {}
         summary, verified, _ = _analyse(
-            store, run_id, config, verify or VerifyOptions(), embedder, stats, seconds
+            store, run_id, config, verify or VerifyOptions(), embedder, stats, seconds, steps
         )
         stats["seconds"] = seconds
         store.finish_run(run_id, stats)
@@ -340,20 +353,24 @@ def _analyse(
     embedder: Embedder | None,
     stats: dict[str, object],
     seconds: dict[str, float],
+    steps: Steps = no_steps,
 ) -> tuple[IndexSummary, VerifySummary, ClusterSummary]:
     """Everything after fingerprinting, for the articles fingerprinted in `run_id`:
     candidates, verification, then clusters and provenance. Adds their summaries to `stats`
     and their wall times to `seconds` (`embed` is the part of `verify` spent in the model)."""
     encoder = Encoder(store, verify.device, embedder, seconds)
     with _timed(seconds, "candidates"):
+        steps("candidates", 0, 0)
         found = _index_run(store, run_id, config)
+        steps("candidates", found.candidates, found.candidates)
     if verify.embed and config.semantic_neighbors > 0:
+        ledes = Encoder(store, verify.device, embedder, seconds, max_tokens=LEDE_TOKENS)
         with _timed(seconds, "semantic"):
-            found = _semantic_run(store, run_id, config, encoder, found)
+            found = _semantic_run(store, run_id, config, ledes, found, steps)
     with _timed(seconds, "verify"):
-        verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder)
+        verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder, steps=steps)
     with _timed(seconds, "cluster"):
-        traced = cluster_and_trace(store, run_id)
+        traced = cluster_and_trace(store, run_id, steps=steps)
     stats.update(
         index=dataclasses.asdict(found),
         verify=dataclasses.asdict(verified),
@@ -367,15 +384,26 @@ class Encoder:
     in `seconds["embed"]`: one per run, shared by semantic candidates and verification."""
 
     def __init__(
-        self, store: Store, device: str, embedder: Embedder | None, seconds: dict[str, float]
+        self,
+        store: Store,
+        device: str,
+        embedder: Embedder | None,
+        seconds: dict[str, float],
+        max_tokens: int | None = None,
     ) -> None:
+        if max_tokens is not None and isinstance(embedder, MiniLMEmbedder):
+            embedder = MiniLMEmbedder(
+                embedder.device, embedder.batch_size, max_tokens
+            )  # the model, truncated
         self.store, self.device, self.embedder, self.seconds = store, device, embedder, seconds
+        self.max_tokens = max_tokens
         self.cache: CachedEmbedder | None = None
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
         with _timed(self.seconds, "embed"):
             if self.cache is None:
-                self.cache = CachedEmbedder(self.embedder or MiniLMEmbedder(self.device), self.store)
+                inner = self.embedder or MiniLMEmbedder(self.device, max_tokens=self.max_tokens)
+                self.cache = CachedEmbedder(inner, self.store)
             return self.cache.encode(sentences)
 
     @property
@@ -389,6 +417,7 @@ def _semantic_run(
     config: IndexConfig,
     encode: Callable[[list[str]], np.ndarray],
     found: IndexSummary,
+    steps: Steps = no_steps,
 ) -> IndexSummary:
     """Semantic candidates (`dedup.semantic`) for the articles of `run_id` that no lexical
     candidate paired with an earlier article: their lede vectors are stored, then each is
@@ -399,10 +428,11 @@ def _semantic_run(
     vectors = 0
     window = None if config.window_days is None else config.window_days * 86400.0
     for start in range(0, len(keys), VERIFY_BATCH):
+        steps("semantic candidates", start, len(keys))
         batch = keys[start : start + VERIFY_BATCH]
         texts = store.side_texts(batch)
         ledes = {k: lede(texts[k][0], texts[k][1], config.lede_sentences) for k in batch if k in texts}
-        ledes = {k: v for k, v in ledes.items() if v}
+        ledes = {k: v for k, v in ledes.items() if v and long_enough(texts[k][0], texts[k][1])}
         sentences = [texts[k][0][i] for k, chosen in ledes.items() for i in chosen]
         if not sentences:
             continue
@@ -420,6 +450,7 @@ def _semantic_run(
             matrix, new_keys, store.vector_blocks(int(new_keys.max())), k=config.semantic_neighbors,
             floor=config.semantic_floor, query_times=times, window_seconds=window,
         )  # fmt: skip
+    steps("semantic candidates", len(keys), len(keys))
     # b had no lexical candidate with an earlier article: none of these pairs is one yet
     rows: list[tuple[object, ...]] = [(a, b, False, False, False, 0, False) for a, b, _ in pairs]
     if rows:
@@ -435,15 +466,24 @@ def _semantic_run(
 
 
 def _fingerprint_pending(
-    store: Store, run_id: int, config: IndexConfig, batch_size: int = 5000, workers: int | None = None
+    store: Store,
+    run_id: int,
+    config: IndexConfig,
+    batch_size: int = 5000,
+    workers: int | None = None,
+    steps: Steps = no_steps,
 ) -> None:
     pending = store.pending_count()
     workers = workers or os.cpu_count() or 1
     # A pool pays for itself only on big backlogs (it forks, and pickles every text twice).
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and pending >= 2 * batch_size else None
+    done = 0
     try:
         while texts := store.unindexed_texts(batch_size):
+            steps("fingerprints", done, pending)
             store.add_fingerprints(fingerprint_parallel(texts, config, workers=workers, pool=pool), run_id)
+            done += len(texts)
+        steps("fingerprints", done, max(pending, done))
     finally:
         if pool is not None:
             pool.shutdown()
@@ -527,6 +567,7 @@ def verify_run(
     seconds: dict[str, float] | None = None,
     *,
     encoder: Encoder | None = None,
+    steps: Steps = no_steps,
 ) -> VerifySummary:
     """Align and score every candidate pair found in `run_id` (`judge_pairs`, with the
     model behind the store's embedding cache); store verdicts and alignments.
@@ -550,14 +591,17 @@ def verify_run(
         sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
         info = store.nodes(sorted(sides))
         rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
-        rows, alignment_rows, found, compared, distinct = judge_pairs(
-            batch, sides, rank, options, encode, run_id, holders
-        )
-        store.add_pairs(rows, alignment_rows)
-        for relation, n in found.items():
-            counts[relation] += n
-        sentences += compared
-        embedded += distinct
+        for at in range(0, len(batch), VERIFY_STEP):  # judged a step at a time, for progress
+            steps("verification", start + at, len(pairs))
+            rows, alignment_rows, found, compared, distinct = judge_pairs(
+                batch[at : at + VERIFY_STEP], sides, rank, options, encode, run_id, holders
+            )
+            store.add_pairs(rows, alignment_rows)
+            for relation, n in found.items():
+                counts[relation] += n
+            sentences += compared
+            embedded += distinct
+    steps("verification", len(pairs), len(pairs))
     computed = encode.computed
     return VerifySummary(
         pairs=len(pairs), sentences=sentences, embedded=embedded, computed=computed, **counts
@@ -632,7 +676,9 @@ def judge_pairs(
     return rows, alignment_rows, counts, sentences, len(distinct)
 
 
-def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> ClusterSummary:
+def cluster_and_trace(
+    store: Store, run_id: int, *, min_share: float = 0.5, steps: Steps = no_steps
+) -> ClusterSummary:
     """Rebuild the story clusters that pairs verified in `run_id` can change, and trace
     paragraph provenance of every article touched by such a pair.
 
@@ -643,6 +689,7 @@ def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> C
     Provenance is recomputed for both sides of each new pair, since a late-arriving
     original changes who copied whom.
     """
+    steps("clusters", 0, 0)
     strong = store.strong_component(run_id)
     keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
     info = store.nodes(keys)
@@ -668,8 +715,11 @@ def cluster_and_trace(store: Store, run_id: int, *, min_share: float = 0.5) -> C
 
     touched = store.pairs_touching(run_id)
     reused = 0
+    steps("clusters", len(clusters), len(clusters))
     for start in range(0, len(touched), TRACE_BATCH):
+        steps("provenance", start, len(touched))
         reused += _trace(store, touched[start : start + TRACE_BATCH], run_id, min_share)
+    steps("provenance", len(touched), len(touched))
     return ClusterSummary(
         clusters=total,
         clustered=clustered,

@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 
 from dedup.align import order_alignments
+from dedup.cluster import Node, origin_rank
 from dedup.errors import BusyError, StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
 from dedup.model import Alignment, Article, Comparison, Edit, Paragraph, Reject, Sentence
@@ -32,8 +33,24 @@ from dedup.templates import MIN_ARTICLES, Holders, context_keys, sentence_key
 
 CandidateRows = list[tuple[Any, ...]]
 _REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
+HEADLINE_WORDS = 12
+_HEADLINE = (
+    "CASE WHEN trim(coalesce({t}.title, '')) <> '' THEN {t}.title"
+    f" WHEN len(string_split(trim({{t}}.body), ' ')) > {HEADLINE_WORDS}"
+    f" THEN array_to_string(list_slice(string_split(trim({{t}}.body), ' '), 1, {HEADLINE_WORDS}), ' ') || '…'"
+    " ELSE trim({t}.body) END"
+)
+"""What people see as an article's headline: its title, else its first words (feeds without
+titles: a cluster page of bare ids says nothing)."""
 
 APP = "dedup"
+REJECT_KINDS = {
+    "rejected": "rejected",
+    "fields_dropped": "field dropped",
+    "skipped": "skipped",
+    "notes": "note",
+}
+"""`Store.counts()` keys for the actions of `rejects`: a WARC's skipped 404 is no reject."""
 
 
 def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
@@ -284,7 +301,8 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _utc_naive(moment: datetime | None) -> datetime | None:
+def utc_naive(moment: datetime | None) -> datetime | None:
+    """A time as the store keeps it (`published_utc`): UTC, without a zone."""
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
@@ -535,7 +553,7 @@ class Store:
                     a.byline,
                     a.url,
                     a.published.isoformat() if a.published else None,
-                    _utc_naive(a.published),
+                    utc_naive(a.published),
                     a.wire,
                     a.dateline,
                     a.is_summary,
@@ -988,6 +1006,50 @@ class Store:
             grouped[int(key)].append((int(article), int(context)))
         return {k: Holders.of(v) for k, v in grouped.items()}
 
+    def trace_candidates(self, fp: Fingerprints, max_bucket: int) -> dict[int, str]:
+        """Stored articles sharing an exact hash or an LSH bucket with the one article of
+        `fp` (`dedup trace`), as `find_candidates` would pair a new article: a bucket holding
+        `max_bucket` articles already is over-popular and pairs no newcomer. {key: how}."""
+        found: dict[int, str] = {}
+        exact = int(fp.exact[0]) if len(fp.exact) else 0
+        if exact:
+            for (key,) in self.con.execute(
+                "SELECT article_key FROM signatures WHERE exact_hash = ? ORDER BY article_key", [exact]
+            ).fetchall():
+                found.setdefault(int(key), "exact")
+        queries = [
+            ("document", "doc_bands", fp.doc_bands[0] if fp.shingles[0] else np.zeros(0, dtype=np.uint64))
+        ]
+        if len(fp.passage_bands):
+            queries.append(("passage", "passage_bands", fp.passage_bands.reshape(-1)))
+        for how, table, keys in queries:
+            if not len(keys):
+                continue
+            width = fp.doc_bands.shape[1] if table == "doc_bands" else fp.passage_bands.shape[1]
+            bands = np.tile(np.arange(width, dtype=np.int16), len(keys) // width)
+            with self._registered("_probe", {"band": bands, "key": np.asarray(keys, dtype=np.uint64)}):
+                rows = self.con.execute(
+                    f"""
+                    WITH hit AS (SELECT DISTINCT t.article_key, t.band, t.key FROM {table} t JOIN _probe USING (band, key)),
+                    sized AS (SELECT band, key, count(DISTINCT article_key) AS n FROM hit GROUP BY band, key)
+                    SELECT DISTINCT h.article_key FROM hit h JOIN sized USING (band, key)
+                    WHERE sized.n < {int(max_bucket)} ORDER BY 1
+                    """
+                ).fetchall()
+            for (key,) in rows:
+                found.setdefault(int(key), how)
+        return found
+
+    def describe_articles(self, keys: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Ref, outlet and wire of articles, by key."""
+        if not keys:
+            return {}
+        with self._registered("_dkeys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
+            rows = self.con.execute(
+                f"SELECT a.article_key, {_REF.format(t='a')}, a.outlet, a.wire FROM articles a JOIN _dkeys USING (article_key)"
+            ).fetchall()
+        return {int(k): {"ref": r, "outlet": o, "wire": w} for k, r, o, w in rows}
+
     # -- semantic candidates -------------------------------------------------------------
     def unpaired_new(self, run_id: int) -> list[int]:
         """Articles fingerprinted in `run_id`, with text, that no lexical candidate pairs
@@ -1120,14 +1182,16 @@ class Store:
             SELECT {_REF.format(t="x")} AS a, {_REF.format(t="y")} AS b, p.relation, p.score,
                    p.containment_a, p.containment_b,
                    x.outlet AS a_outlet, y.outlet AS b_outlet,
-                   x.published AS a_published, y.published AS b_published
+                   x.published AS a_published, y.published AS b_published,
+                   p.a AS _ka, x.published_utc AS _ta, x.wire AS _wa,
+                   p.b AS _kb, y.published_utc AS _tb, y.wire AS _wb
             FROM pairs p JOIN articles x ON x.article_key = p.a JOIN articles y ON y.article_key = p.b
             WHERE {" AND ".join(clauses)}
             ORDER BY p.score DESC, p.a, p.b
         """
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return self._dicts(sql, params)
+        return [_origin_first(row) for row in self._dicts(sql, params)]
 
     def strong_component(self, run_id: int) -> list[tuple[int, int, str, float]]:
         """The strong pairs of every connected component (of the graph of strong pairs)
@@ -1274,7 +1338,8 @@ class Store:
                 FROM cluster_members m JOIN articles a USING (article_key) GROUP BY m.cluster_id
             )
             SELECT c.cluster_id, c.size, {_REF.format(t="o")} AS origin, o.outlet AS origin_outlet,
-                   o.title AS origin_title, first_published, last_published, outlets
+                   o.title AS origin_title, {_HEADLINE.format(t="o")} AS origin_headline,
+                   first_published, last_published, outlets
             FROM clusters c JOIN spans USING (cluster_id) JOIN articles o ON o.article_key = c.origin
             WHERE {" AND ".join(clauses)}
             ORDER BY {order}
@@ -1285,10 +1350,10 @@ class Store:
         """Members in origin order: relation to the cluster, containment in the origin, what they added."""
         return self._dicts(
             f"""
-            SELECT m.position, {_REF.format(t="a")} AS article, a.outlet, a.published, a.title, m.relation,
-                   round(m.score, 4) AS score,
+            SELECT m.position, {_REF.format(t="a")} AS article, m.relation, round(m.score, 4) AS score,
                    round(CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END, 4) AS from_origin,
-                   round(1 - CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END, 4) AS added
+                   round(1 - CASE WHEN p.a = c.origin THEN p.containment_b ELSE p.containment_a END, 4) AS added,
+                   a.outlet, a.published, a.title, {_HEADLINE.format(t="a")} AS headline
             FROM cluster_members m
             JOIN clusters c USING (cluster_id)
             JOIN articles a ON a.article_key = m.article_key
@@ -1333,32 +1398,32 @@ class Store:
         return str(rows[0][0]) if rows else None
 
     def source_stats(self) -> list[dict[str, Any]]:
-        """Which outlets reuse which sources (wire, else outlet) most."""
+        """Which outlets reuse which sources (wire, else outlet) most. An outlet's reuse of
+        itself is left out unless the source is a wire, or the outlets are unknown (feeds
+        that name none: who copied is then still worth listing)."""
         return self._dicts(
             """
-            SELECT a.outlet AS outlet, coalesce(nullif(s.wire, ''), s.outlet) AS source,
+            SELECT a.outlet AS outlet, coalesce(nullif(s.wire, ''), s.outlet, '') AS source,
                    count(DISTINCT r.article_key) AS articles, count(*) AS paragraphs,
                    round(avg(r.share), 4) AS mean_share
             FROM reuse r JOIN articles a ON a.article_key = r.article_key
             JOIN articles s ON s.article_key = r.source_key
-            WHERE r.source_key IS NOT NULL AND a.outlet <> coalesce(s.outlet, '')
+            WHERE r.source_key IS NOT NULL
+              AND (a.outlet <> coalesce(s.outlet, '') OR a.outlet = '' OR s.wire <> '')
             GROUP BY ALL ORDER BY paragraphs DESC, outlet, source
             """
         )
 
     # -- listings ----------------------------------------------------------------------
+
     def counts(self) -> dict[str, int]:
         out = {}
-        for table in (
-            "articles",
-            "paragraphs",
-            "sentences",
-            "rejects",
-            "runs",
-            "candidates",
-            "pairs",
-            "clusters",
-        ):
+        for table in ("articles", "paragraphs", "sentences"):
+            out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        actions = dict(self.con.execute("SELECT action, count(*) FROM rejects GROUP BY action").fetchall())
+        for key, action in REJECT_KINDS.items():
+            out[key] = int(actions.get(action, 0))
+        for table in ("runs", "candidates", "pairs", "clusters"):
             out[table] = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
         return out
 
@@ -1470,10 +1535,10 @@ class Store:
             params.append(f"%{_like(outlet)}%")
         if since:
             clauses.append("a.published_utc >= ?")
-            params.append(_utc_naive(since))
+            params.append(utc_naive(since))
         if until:
             clauses.append("a.published_utc < ? + INTERVAL 1 DAY")
-            params.append(_utc_naive(until))
+            params.append(utc_naive(until))
         return self._dicts(
             f"""
             SELECT {_REF.format(t="a")} AS article, a.title, a.outlet, a.published, m.cluster_id
@@ -1674,12 +1739,48 @@ class Store:
         names = ("outlet", "wire", "articles", "later_versions", "title_only", "first", "last")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def reject_list(self, limit: int | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT run_id, file, line, field, reason, action FROM rejects ORDER BY run_id, file, line"
+    def reject_list(
+        self,
+        limit: int | None = None,
+        *,
+        action: str | None = None,
+        file: str | None = None,
+        run_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """What ingests recorded, oldest run first; `action` ("rejected", "field dropped",
+        "skipped", "note"), `file` (a substring of the path) and `run_id` filter it."""
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if action is not None:
+            clauses.append("action = ?")
+            params.append(action)
+        if file is not None:
+            clauses.append("contains(file, ?)")
+            params.append(file)
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        sql = (
+            "SELECT run_id, file, line, field, reason, action FROM rejects"
+            f" WHERE {' AND '.join(clauses)} ORDER BY run_id, file, line"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         names = ("run_id", "file", "line", "field", "reason", "action")
-        return [dict(zip(names, row, strict=True)) for row in self.con.execute(sql).fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in self.con.execute(sql, params).fetchall()]
+
+
+def _origin_first(row: dict[str, Any]) -> dict[str, Any]:
+    """A pair with `a` on the origin side, as clusters decide who came first (earlier
+    published, then a wire, then ingest order; `cluster.origin_rank`), not the side stored
+    first: the rows of `pairs` keep `a < b` by ingest order."""
+    first = origin_rank(Node(row.pop("_ka"), row.pop("_ta"), row.pop("_wa") or ""))
+    second = origin_rank(Node(row.pop("_kb"), row.pop("_tb"), row.pop("_wb") or ""))
+    if first <= second:
+        return row
+    swap = {"a": "b", "b": "a", "containment_a": "containment_b", "containment_b": "containment_a",
+            "a_outlet": "b_outlet", "b_outlet": "a_outlet", "a_published": "b_published", "b_published": "a_published"}  # fmt: skip
+    return {k: row[swap.get(k, k)] for k in row}
 
 
 def is_interrupt(exc: BaseException) -> bool:

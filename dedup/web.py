@@ -15,6 +15,7 @@ Inputs are validated (400 with a message) and bounded; a missing cluster or arti
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -89,12 +90,12 @@ class Comparer:
                     self.pool = ThreadPoolExecutor(max_workers=COMPARE_WORKERS)
             return self.pool
 
-    def submit(self, a: str, b: str) -> Future[Comparison]:
-        """Start a comparison; `Busy` when `COMPARE_QUEUE` are already in flight."""
+    def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Start a job; `Busy` when `COMPARE_QUEUE` are already in flight."""
         if not self.slots.acquire(blocking=False):
             raise Busy(f"{COMPARE_QUEUE} comparisons are running or waiting; try again in a few seconds")
         try:
-            future = self._executor().submit(self.compare or _compare_texts, a, b)
+            future = self._executor().submit(job, *args)
         except BaseException:
             self.slots.release()
             raise
@@ -103,12 +104,20 @@ class Comparer:
 
     def run(self, a: str, b: str) -> Comparison:
         """A comparison from a request thread (a synchronous handler)."""
-        return self.submit(a, b).result()
+        result: Comparison = self.submit(self.compare or _compare_texts, a, b).result()
+        return result
 
     async def run_async(self, a: str, b: str) -> Comparison:
         """A comparison awaited without blocking the event loop."""
-        future = self.submit(a, b)
-        return await anyio.to_thread.run_sync(future.result)
+        future = self.submit(self.compare or _compare_texts, a, b)
+        result: Comparison = await anyio.to_thread.run_sync(future.result)
+        return result
+
+    async def trace_async(self, db: Path, text: str) -> list[dict[str, Any]]:
+        """`dedup trace` of a pasted text, off the loop (lexical with a given comparer)."""
+        future = self.submit(_trace_text, str(db), text, self.compare is None)
+        result: list[dict[str, Any]] = await anyio.to_thread.run_sync(future.result)
+        return result
 
     def close(self) -> None:
         if self.pool is not None:
@@ -120,6 +129,16 @@ def _compare_texts(a: str, b: str) -> Comparison:
     from dedup import compare
 
     return compare(a, b)
+
+
+def _trace_text(db: str, text: str, embed: bool) -> list[dict[str, Any]]:
+    """`dedup.trace` of a pasted text against `db`, in a worker (read-only, yields to a writer)."""
+    from dedup.ingest import article_from_paste
+    from dedup.trace import TraceOptions, trace
+
+    article = article_from_paste(text)
+    with Store.open(db, read_only=True, yield_to_writer=True) as store:
+        return trace(store, article, TraceOptions(embed=embed)).rows
 
 
 def _date(value: str, name: str) -> datetime | None:
@@ -246,6 +265,55 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         ]
         return page("diff.html.j2", c=comparison, a=sides[0], b=sides[1], rows=diff_rows(comparison, *sides))
 
+    async def read_form(request: Request) -> dict[str, str]:
+        """A posted form (or JSON object) of bounded size, decoded; characters are counted
+        by the caller."""
+        try:
+            declared = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            raise HTTPException(400, "Content-Length: not a number") from None
+        if declared > MAX_FORM_BYTES:
+            raise HTTPException(413, f"a text may have at most {MAX_PASTE_CHARS:,} characters")
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_FORM_BYTES:
+                raise HTTPException(413, f"a text may have at most {MAX_PASTE_CHARS:,} characters")
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                data = json.loads(raw.decode("utf-8", errors="replace"))
+            except json.JSONDecodeError as exc:
+                raise HTTPException(400, f"malformed JSON: {exc.msg}") from None
+            if not isinstance(data, dict):
+                raise HTTPException(400, 'expected a JSON object: {"text": "..."}')
+            return {k: v for k, v in data.items() if isinstance(v, str)}
+        form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in form.items()}
+
+    async def trace_page(request: Request) -> Response:
+        context: dict[str, Any] = {"max_chars": MAX_PASTE_CHARS, "text": "", "error": "", "rows": None}
+        if request.method == "GET":
+            return page("trace.html.j2", **context)
+        text = (await read_form(request)).get("text", "")
+        context["text"] = text
+        if len(text) > MAX_PASTE_CHARS:
+            context["error"] = f"The text may have at most {MAX_PASTE_CHARS:,} characters."
+            return HTMLResponse(render("trace.html.j2", LINKS, **context), status_code=413)
+        if not text.strip():
+            context["error"] = "Paste an article."
+            return HTMLResponse(render("trace.html.j2", LINKS, **context), status_code=400)
+        context["rows"] = await comparer.trace_async(db, text)
+        context["reused"] = sum(1 for r in context["rows"] if r["source"])
+        return page("trace.html.j2", **context)
+
+    async def api_trace(request: Request) -> Response:
+        text = (await read_form(request)).get("text", "")
+        if len(text) > MAX_PASTE_CHARS:
+            raise HTTPException(413, f"a text may have at most {MAX_PASTE_CHARS:,} characters")
+        if not text.strip():
+            raise HTTPException(400, 'give the article as {"text": "..."} or a form field text')
+        return JSONResponse(_jsonable(await comparer.trace_async(db, text)))
+
     # -- JSON, mirroring the CLI ------------------------------------------------------------
     def api_clusters(request: Request) -> Response:
         with store() as s:
@@ -306,6 +374,8 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         Route("/diff", diff),
         Route("/search", search),
         Route("/compare", compare_page, methods=["GET", "POST"]),
+        Route("/trace", trace_page, methods=["GET", "POST"]),
+        Route("/api/trace", api_trace, methods=["POST"]),
         Route("/api/clusters", api_clusters),
         Route("/api/clusters/{cluster_id}", api_cluster),
         Route("/api/articles/{ref:path}/provenance", api_provenance),

@@ -9,12 +9,15 @@ Same machine, same run, same stored articles (Reuters-21578 + BBC, ingested with
 Also: recall of the silver pairs (exhaustive word-5-shingle Jaccard >= 0.5) and identical
 bodies, candidates per article, peak RSS; and a sweep of the shingle size n.
 
-Usage: .venv/bin/python scripts/bench_candidates.py [--sample N]   (writes bench/results/candidates.json)
+dedup's time is the run's own `fingerprint` + `candidates` stage times (`runs.stats`): the
+same work as the datasketch contenders (`dedup index` goes on to verify, which they do not).
+
+Usage: .venv/bin/python scripts/bench_candidates.py [--sample N] [--smoke] [--out DIR]
+(writes bench/results/candidates.json; --smoke: the demo feed, into a temporary folder)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -49,19 +52,27 @@ def shingle_strings(paragraphs: list[str], n: int = 5) -> list[bytes]:
     return [" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)]
 
 
-def phase_dedup(db: str, workers: str) -> dict[str, Any]:
-    from dedup.pipeline import index
+def indexed(db: str, config: Any = None, workers: int | None = None) -> dict[str, Any]:
+    """`dedup index` (lexical verification after it, not timed), its candidates, and the
+    fingerprint + candidate seconds the run recorded."""
+    from dedup.pipeline import VerifyOptions, index
     from dedup.store import Store
 
-    start = time.perf_counter()
     with Store.open(db) as store:
-        summary = index(store, workers=int(workers))
+        summary, _ = index(store, config, workers=workers, verify=VerifyOptions(embed=False))
         rows = store.con.execute(
             "SELECT x.article_id, y.article_id FROM candidates c JOIN articles x ON x.article_key = c.a "
             "JOIN articles y ON y.article_key = c.b"
         ).fetchall()
-    seconds = time.perf_counter() - start
+        stats = json.loads(
+            store.con.execute("SELECT stats FROM runs ORDER BY run_id DESC LIMIT 1").fetchall()[0][0]
+        )
+    seconds = stats["seconds"]["fingerprint"] + stats["seconds"]["candidates"]
     return {"seconds": seconds, "articles": summary.indexed, "pairs": [sorted(r) for r in rows]}
+
+
+def phase_dedup(db: str, workers: str) -> dict[str, Any]:
+    return indexed(db, workers=int(workers) or None)
 
 
 def phase_bulk(db: str, _: str) -> dict[str, Any]:
@@ -99,28 +110,17 @@ def phase_update(db: str, sample: str) -> dict[str, Any]:
 
 def phase_sweep(db: str, n: str) -> dict[str, Any]:
     from dedup.fingerprint import IndexConfig
-    from dedup.pipeline import index
-    from dedup.store import Store
 
-    start = time.perf_counter()
-    with Store.open(db) as store:
-        summary = index(store, IndexConfig(shingle_size=int(n)))
-        rows = store.con.execute(
-            "SELECT x.article_id, y.article_id FROM candidates c JOIN articles x ON x.article_key = c.a "
-            "JOIN articles y ON y.article_key = c.b"
-        ).fetchall()
-    return {
-        "seconds": time.perf_counter() - start,
-        "articles": summary.indexed,
-        "pairs": [sorted(r) for r in rows],
-    }
+    return indexed(db, IndexConfig(shingle_size=int(n)))
 
 
 PHASES = {"dedup": phase_dedup, "bulk": phase_bulk, "update": phase_update, "sweep": phase_sweep}
 
 
-def silver() -> list[tuple[str, str, float]]:
-    pairs = []
+def silver(smoke: bool) -> list[tuple[str, str, float]]:
+    pairs: list[tuple[str, str, float]] = []
+    if smoke:
+        return pairs  # the demo feed has no silver pairs: recall is not measured
     for corpus, prefix in (("reuters21578", ""), ("bbc", "bbc/")):
         for line in (_bench.SHARED / "data" / corpus / "silver_pairs_j050.tsv").read_text().splitlines():
             a, b, j = line.split("\t")
@@ -130,37 +130,42 @@ def silver() -> list[tuple[str, str, float]]:
 
 def recall(
     pairs: list[list[str]], wanted: list[tuple[str, str, float]], low: float, high: float = 1.01
-) -> float:
+) -> float | None:
     found = {tuple(p) for p in pairs}
     chosen = [tuple(sorted((a, b))) for a, b, j in wanted if low <= j < high]
-    return sum(c in found for c in chosen) / max(1, len(chosen))
+    return sum(c in found for c in chosen) / len(chosen) if chosen else None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--phase", choices=PHASES)
     parser.add_argument("--db")
     parser.add_argument("--arg", default="")
     parser.add_argument("--sample", type=int, default=2000, help="articles for the slow per-shingle baseline")
-    args = parser.parse_args()
+
+
+def main() -> None:
+    args = _bench.options(__doc__, arguments)
     if args.phase:
         result = PHASES[args.phase](args.db, args.arg)
         result["peak_rss_mb"] = _bench.peak_rss_mb()
         print(json.dumps(result))
         return
 
-    _bench.require_corpora()
     from dedup.pipeline import IngestOptions, ingest
     from dedup.store import Store
 
-    wanted = silver()
+    if not args.smoke:
+        _bench.require_corpora()
+    wanted = silver(args.smoke)
     with tempfile.TemporaryDirectory(prefix="bench-cand-") as tmp:
         base = Path(tmp) / "base.duckdb"
-        bbc = _bench.write_jsonl(Path(tmp) / "bbc.jsonl", _bench.bbc_records())
+        if args.smoke:
+            feeds = [str(_bench.ROOT / "data" / "demo_feed.jsonl")]
+        else:
+            bbc = _bench.write_jsonl(Path(tmp) / "bbc.jsonl", _bench.bbc_records())
+            feeds = [str(_bench.REUTERS_JSONL), str(bbc)]
         with Store.open(base) as store:
-            ingest(store, [str(_bench.REUTERS_JSONL), str(bbc)], IngestOptions(index=False))
+            ingest(store, feeds, IngestOptions(index=False))
 
         def fresh(name: str) -> str:
             path = Path(tmp) / f"{name}.duckdb"
@@ -171,7 +176,7 @@ def main() -> None:
             ("dedup (1 process)", "dedup", "1"),
             ("dedup (pool)", "dedup", "0"),
             ("datasketch bulk + MinHashLSH", "bulk", ""),
-            ("datasketch update per shingle", "update", str(args.sample)),
+            ("datasketch update per shingle", "update", str(50 if args.smoke else args.sample)),
         ]
         rows = []
         for label, phase, arg in runs:
@@ -192,7 +197,7 @@ def main() -> None:
                 row["note"] = "signatures only, on a sample"
             rows.append(row)
         sweep = []
-        for n in (3, 4, 5, 6):
+        for n in (5,) if args.smoke else (3, 4, 5, 6):
             result = _bench.run_phase(Path(__file__), "sweep", "--db", fresh(f"n{n}"), "--arg", str(n))
             sweep.append(
                 {
@@ -242,9 +247,11 @@ def main() -> None:
             "shingle_sweep": sweep,
             "ratios": ratios,
             "goal": ">= 5x MinHash.bulk end to end; recall j>=0.8 >= 0.99",
+            "smoke": args.smoke,
         },
+        args,
     )
-    print(f"wrote {path.relative_to(_bench.ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

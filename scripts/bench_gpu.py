@@ -14,21 +14,22 @@ scarce); everywhere else it measures the CPU side alone and says that no GPU was
 
 The feed defaults to the scale corpus (`scripts/make_scale_corpus.py`); any JSONL feed
 does. Writes bench/results/gpu.json. Usage:
-  python3 scripts/bench_gpu.py [--feed FILE] [--articles 10000] [--sentences 50000]
+  python3 scripts/bench_gpu.py [--feed FILE] [--articles 10000] [--sentences 50000] [--smoke]
+(--smoke: the demo feed, 60 articles and 200 sentences, the CPU path where there is no GPU)
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import ROOT, print_table, save
+from _bench import ROOT, options, print_table, save
 
 from dedup.embed import MiniLMEmbedder
 from dedup.ingest import FieldMap, build_article, read_records
@@ -88,16 +89,24 @@ def end_to_end(feed: Path, device: str, work: Path) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--feed", type=Path, default=DEFAULT_FEED)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--sentences", type=int, default=50_000)
     parser.add_argument("--cpu-sentences", type=int, default=2_000)
     parser.add_argument("--batch-sizes", default="64,256,1024")
-    args = parser.parse_args()
+
+
+def main() -> None:
+    args = options(__doc__, arguments)
+    if args.smoke:
+        args.feed, args.articles, args.sentences, args.cpu_sentences = (
+            ROOT / "data" / "demo_feed.jsonl",
+            60,
+            200,
+            200,
+        )
+        args.batch_sizes = "64"
     if not args.feed.exists():
         sys.exit(f"no feed at {args.feed}: make one with scripts/make_scale_corpus.py or pass --feed")
     import torch
@@ -162,7 +171,9 @@ def main() -> None:
             "end_to_end": runs,
             "verdicts_identical": same if len(runs) == 2 else None,
             "verdicts_differing": differing,
+            "smoke": args.smoke,
         },
+        args,
     )
     print(f"wrote {path}")
 

@@ -16,17 +16,19 @@ duplicates in Reuters-21578 and BBC (silver pairs, J >= 0.5, and identical-body 
 
 Writes bench/results/quality.json and docs/quality.md.
 
-Usage: python3 scripts/bench_quality.py [--size 20000] [--skip-real]
+Usage: python3 scripts/bench_quality.py [--size 20000] [--skip-real] [--smoke] [--out DIR]
+(--smoke: a 300-article benchmark made in a temporary folder, no real-corpus recall, the
+JSON into a temporary folder and docs/quality.md left as it is)
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,6 +42,7 @@ from _bench import (
     ROOT,
     SHARED,
     bbc_records,
+    options,
     require_corpora,
     save,
     write_jsonl,
@@ -49,6 +52,12 @@ from dedup.evaluate import Prediction, Truth, evaluate, load_truth, pair_key, re
 from dedup.normalize import normalize_body
 
 BENCH = ROOT / "bench" / "benchmark"
+_SMOKE_BENCH: list[Path] = []
+
+
+def bench_dir() -> Path:
+    """Where the benchmark feed is made: bench/benchmark, or a temporary folder in --smoke."""
+    return _SMOKE_BENCH[0] if _SMOKE_BENCH else BENCH
 
 
 # -- the systems ------------------------------------------------------------------------------
@@ -115,7 +124,7 @@ def embedding_scores(records: list[dict], floor: float) -> tuple[dict[tuple[str,
     reported) so that a rerun on the same feed is quick."""
     started = time.perf_counter()
     digest = hashlib.sha1("".join(r["id"] + r.get("body", "") for r in records).encode()).hexdigest()[:12]
-    cache = BENCH / f"lede-embeddings-{digest}.npy"
+    cache = bench_dir() / f"lede-embeddings-{digest}.npy"
     timing = cache.with_suffix(".seconds")
     if cache.exists() and timing.exists():
         # the time it took to compute them, not to load them
@@ -376,17 +385,21 @@ Jaccard >= 0.5, found by exhaustive comparison) and of their groups of identical
     path.write_text(text)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-real", action="store_true", help="skip the Reuters/BBC silver-pair recall")
     parser.add_argument(
         "--docs-only", action="store_true", help="rewrite docs/quality.md from the last results"
     )
-    args = parser.parse_args()
+
+
+def main() -> None:
+    args = options(__doc__, arguments)
+    if args.smoke:
+        _SMOKE_BENCH.append(Path(tempfile.mkdtemp(prefix="dedup-quality-")))
+        args.size, args.skip_real = 300, True
+    bench = bench_dir()
     if args.docs_only:
         write_docs(
             json.loads((ROOT / "bench" / "results" / "quality.json").read_text()),
@@ -402,13 +415,16 @@ def main() -> None:
             str(args.size),
             "--seed",
             str(args.seed),
+            "--out",
+            str(bench),
+            *(["--hard-negatives", "30"] if args.smoke else []),
         ],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
     print(made)
-    feed, truth = BENCH / "feed.jsonl", load_truth(BENCH / "truth.json")
+    feed, truth = bench / "feed.jsonl", load_truth(bench / "truth.json")
     dev, test = restrict(truth, "dev"), restrict(truth, "test")
     records = [json.loads(line) for line in feed.open(encoding="utf-8")]
 
@@ -437,7 +453,7 @@ def main() -> None:
         f"embeddings: threshold {best}, test pair F1 {result['pair_f1']}, ARI {result['ari']} ({seconds:.0f}s)"
     )
 
-    db = BENCH / "quality.duckdb"
+    db = bench / "quality.duckdb"
     seconds = run_dedup(feed, db)
     pred, known = dedup_prediction(db)
     result = summary(test, pred, known)
@@ -482,7 +498,7 @@ def main() -> None:
     kinds: dict[str, int] = {}
     for meta in truth.articles.values():
         kinds[meta["kind"]] = kinds.get(meta["kind"], 0) + 1
-    real = [] if args.skip_real else real_corpus_recall(BENCH)
+    real = [] if args.skip_real else real_corpus_recall(bench)
     payload = {
         "benchmark_feed": {
             "summary": f"{len(truth.articles):,} articles ("
@@ -501,8 +517,10 @@ def main() -> None:
         "goals": goals,
         "real": real,
     }
-    doc = json.loads(save("quality", payload).read_text())
-    write_docs(doc, ROOT / "docs" / "quality.md")
+    payload["smoke"] = args.smoke
+    doc = json.loads(save("quality", payload, args).read_text())
+    if not args.smoke:
+        write_docs(doc, ROOT / "docs" / "quality.md")
     print(table([{k: v for k, v in g.items()} for g in goals], ["goal", "target", "reached", "met"]))
     for row in real:
         print(row)

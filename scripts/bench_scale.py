@@ -14,7 +14,9 @@ take hours at a million articles (see docs/performance.md; the GPU path is
 `scripts/bench_gpu.py`).
 
 Writes bench/results/scale.json. Usage:
-  python3 scripts/bench_scale.py [--sizes 10000,100000,1000000] [--embed-upto 100000]
+  python3 scripts/bench_scale.py [--sizes 10000,100000,1000000] [--embed-upto 100000] [--smoke]
+(--smoke: a 10,000-article corpus made in a temporary folder, 1,000 articles and a day of
+500 on top, lexically; the JSON into a temporary folder)
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import RESULTS, ROOT, peak_rss_mb, print_table, require_corpora, run_phase, save
+from _bench import RESULTS, ROOT, options, peak_rss_mb, print_table, require_corpora, run_phase, save
 
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
@@ -108,39 +112,48 @@ def earlier_rows(sizes: list[int]) -> list[dict]:
     return kept
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--embed-upto", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the databases under bench/scale/work")
     parser.add_argument("--merge", action="store_true", help="keep the other sizes' rows of scale.json")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB's buffer pool (DEDUP_MEMORY_LIMIT)")
     parser.add_argument("--phase", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+
+
+def main() -> None:
+    args = options(__doc__, arguments)
     if args.phase:
         db, feed, mode, limit = args.phase
         print(json.dumps(phase(db, feed, mode == "embed", limit)))
         return
     require_corpora()
+    scale, increment = SCALE, INCREMENT
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.smoke:
+        scale, increment, sizes, args.embed_upto = (
+            Path(tempfile.mkdtemp(prefix="dedup-scale-")),
+            500,
+            [1000],
+            0,
+        )
     largest = max(sizes)
-    corpus = SCALE / str(largest) / "feed.jsonl"
+    made = 10_000 * -(-largest // 10_000)  # the corpus comes in chunks of 10,000
+    corpus = scale / str(made) / "feed.jsonl"
     if not corpus.exists():
         subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(largest)],
+            [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(made), "--out", str(scale)],
             check=True,
-        )
-    work = SCALE / "work"
+        )  # fmt: skip
+    work = scale / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     rows = earlier_rows(sizes) if args.merge else []
     for n in sizes:
         feed = feed_slice(corpus, 0, n, work / f"feed-{n}.jsonl")
         # The day after: the next chunk of the corpus (its late copies reprint stored stories).
-        after = SCALE / str(largest) / ("increment.jsonl" if n == largest else "feed.jsonl")
-        day = feed_slice(after, 0 if n == largest else n, INCREMENT, work / f"day-{n}.jsonl")
+        after = scale / str(made) / ("increment.jsonl" if n == made else "feed.jsonl")
+        day = feed_slice(after, 0 if n == made else n, increment, work / f"day-{n}.jsonl")
         # Lexical at every size (the per-article cost compared across sizes), and with
         # embeddings where the CPU can afford them.
         for embed in (False, True) if n <= args.embed_upto else (False,):
@@ -148,8 +161,8 @@ def main() -> None:
             db, empty = work / f"scale-{n}-{mode}.duckdb", work / f"empty-{n}-{mode}.duckdb"
             for label, count, target, source in (
                 ("ingest", n, db, feed),
-                (f"+{INCREMENT:,} on {n:,}", INCREMENT, db, day),
-                (f"{INCREMENT:,} into empty", INCREMENT, empty, day),
+                (f"+{increment:,} on {n:,}", increment, db, day),
+                (f"{increment:,} into empty", increment, empty, day),
             ):
                 result = measure(target, source, embed, args.memory_limit)
                 rows.append({"size": n, **row(label, count, embed, result)})
@@ -160,7 +173,7 @@ def main() -> None:
             done = n == sizes[-1] and not embed
             measured = sorted({r["size"] for r in rows})
             settings = {"sizes": measured, "embed_upto": args.embed_upto, "memory_limit": args.memory_limit}
-            save("scale", {**settings, "rows": rows, "complete": done})
+            path = save("scale", {**settings, "rows": rows, "complete": done, "smoke": args.smoke}, args)
     columns = [
         "run",
         "articles",
@@ -176,7 +189,9 @@ def main() -> None:
     print_table(rows, columns)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nwrote {RESULTS / 'scale.json'}")
+    if args.smoke:
+        shutil.rmtree(scale, ignore_errors=True)
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

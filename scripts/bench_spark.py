@@ -5,7 +5,8 @@ engine on `local[2]`, both verifying lexically (`--no-embed`, so that the model'
 time does not dominate), tables compared row for row; then Spark time for growing slices
 of Reuters + BBC (5,000 to all 23,803 stories, the real corpora here).
 
-Writes bench/results/spark.json. Usage: python3 scripts/bench_spark.py
+Writes bench/results/spark.json. Usage: python3 scripts/bench_spark.py [--smoke] [--out DIR]
+(--smoke: the demo feed alone, one Spark run, into a temporary folder)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import REUTERS_JSONL, bbc_records, print_table, require_corpora, save, write_jsonl
+from _bench import REUTERS_JSONL, ROOT, bbc_records, options, print_table, require_corpora, save, write_jsonl
 
 from dedup.engines.spark import SparkOptions, run, session
 from dedup.pipeline import IngestOptions, VerifyOptions, import_results, ingest
@@ -29,9 +30,14 @@ LEXICAL = IngestOptions(verify=VerifyOptions(embed=False))
 
 
 def main() -> None:
-    require_corpora()
-    reuters = [json.loads(line) for line in REUTERS_JSONL.open(encoding="utf-8")]
-    corpus = [{**r, "id": str(r["newid"])} for r in reuters] + bbc_records()
+    args = options(__doc__)
+    if args.smoke:
+        reuters = [json.loads(line) for line in (ROOT / "data" / "demo_feed.jsonl").open(encoding="utf-8")]
+        corpus = reuters
+    else:
+        require_corpora()
+        reuters = [json.loads(line) for line in REUTERS_JSONL.open(encoding="utf-8")]
+        corpus = [{**r, "id": str(r["newid"])} for r in reuters] + bbc_records()
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-spark-bench-") as tmp:
         work = Path(tmp)
@@ -42,7 +48,7 @@ def main() -> None:
         local_seconds = time.perf_counter() - started
         spark = session("local[2]", "dedup-bench")
         try:
-            for n in (len(reuters), 5_000, 10_000, len(corpus)):
+            for n in (len(reuters),) if args.smoke else (len(reuters), 5_000, 10_000, len(corpus)):
                 part = feed if n == len(reuters) else write_jsonl(work / f"part{n}.jsonl", corpus[:n])
                 out, db = work / f"out{n}", work / f"spark{n}.duckdb"
                 started = time.perf_counter()
@@ -70,7 +76,8 @@ def main() -> None:
         rows,
         ["articles", "local_s", "spark_s", "with_import_s", "articles_per_s", "pairs", "identical_tables"],
     )
-    print(f"wrote {save('spark', {'master': 'local[2]', 'verify': 'lexical', 'runs': rows})}")
+    payload = {"master": "local[2]", "verify": "lexical", "runs": rows, "smoke": args.smoke}
+    print(f"wrote {save('spark', payload, args)}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ own process on a copy:
   embed-all      baseline: MiniLM on every sentence of every candidate pair (what a neural-only
                  verifier must do), no alignment
 
-Usage: .venv/bin/python scripts/bench_verify.py [--device cpu|cuda]   (writes bench/results/verify.json)
+Usage: .venv/bin/python scripts/bench_verify.py [--device cpu|cuda] [--name verify] [--smoke] [--out DIR]
+(writes bench/results/<name>.json; --smoke: the demo feed, into a temporary folder)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
 
 
-def _prepare(db: str) -> None:
+def _prepare(db: str, feed: str) -> None:
     from dedup.fingerprint import IndexConfig
     from dedup.pipeline import IngestOptions, _fingerprint_pending, _index_run, ingest
     from dedup.store import Store
 
     with Store.open(db) as store:
-        ingest(store, [str(_bench.REUTERS_JSONL)], IngestOptions(index=False))
+        ingest(store, [feed], IngestOptions(index=False))
         with store.transaction():
             run_id = store.begin_run("bench-index", {})
             _fingerprint_pending(store, run_id, IndexConfig())
@@ -101,27 +101,29 @@ def phase_embed_all(db: str, device: str) -> dict[str, Any]:
 PHASES = {"lexical": phase_lexical, "cold": phase_cold, "warm": phase_warm, "embed_all": phase_embed_all}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--phase", choices=PHASES)
     parser.add_argument("--db")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default="verify")
-    args = parser.parse_args()
+    parser.add_argument("--name", default="verify", help="the result file's name")
+
+
+def main() -> None:
+    args = _bench.options(__doc__, arguments)
     if args.phase:
         result = PHASES[args.phase](args.db, args.device)
         result["peak_rss_mb"] = _bench.peak_rss_mb()
         print(json.dumps(result))
         return
 
-    _bench.require_corpora()
+    if not args.smoke:
+        _bench.require_corpora()
+    feed = str(_bench.ROOT / "data" / "demo_feed.jsonl" if args.smoke else _bench.REUTERS_JSONL)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         base = str(Path(tmp) / "base.duckdb")
         started = time.perf_counter()
-        _prepare(base)
+        _prepare(base, feed)
         prepare_seconds = time.perf_counter() - started
         for label, phase in (
             ("lexical only", "lexical"),
@@ -161,13 +163,13 @@ def main() -> None:
     )
     print()
     print(
-        f"Reuters-21578 ingested and indexed in {prepare_seconds:.1f}s; verified (cold) in "
+        f"{Path(feed).name} ingested and indexed in {prepare_seconds:.1f}s; verified (cold) in "
         f"{by['full, cold (model load)']['seconds']:.1f}s; total {total:.1f}s (goal < 120s)"
     )
     print(f"embedding every sentence / our verification time: {ratios['embed_all_vs_full_time']:.1f}x")
     print(f"relations: {by['full, cold (model load)']['relations']}")
     path = _bench.save(
-        args.out,
+        args.name,
         {
             "device": args.device,
             "phases": rows,
@@ -175,9 +177,11 @@ def main() -> None:
             "total_seconds": total,
             "ratios": ratios,
             "goal": ">= 1000 pairs/s without embeddings; Reuters verified < 2 min incl. model load",
+            "smoke": args.smoke,
         },
+        args,
     )
-    print(f"wrote {path.relative_to(_bench.ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

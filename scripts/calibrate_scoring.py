@@ -6,17 +6,18 @@ Cases built from Reuters-21578 stories with at least four paragraphs (seeded, de
   borrowed     two paragraphs of story X placed inside story Y              -> partial
   same-topic   two different stories sharing a topic code, different days   -> none (hard negatives)
 
-Usage: .venv/bin/python scripts/calibrate_scoring.py [--n 300] [--model]   (writes bench/results/calibration.json)
+Usage: .venv/bin/python scripts/calibrate_scoring.py [--n 300] [--model] [--smoke] [--out DIR]
+(writes bench/results/calibration.json; --smoke: 10 cases of each, into a temporary folder)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
@@ -48,15 +49,17 @@ def edit_one(paragraph: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: Any) -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument(
         "--model", action="store_true", help="use all-MiniLM-L6-v2 (slower); default lexical only"
     )
-    args = parser.parse_args()
+
+
+def main() -> None:
+    args = _bench.options(__doc__, arguments)
+    if args.smoke:
+        args.n = 10
     _bench.require_corpora()
     rng = random.Random(20261128)
     stories, silver = load()
@@ -109,8 +112,9 @@ def main() -> None:
     _bench.print_table(
         rows, ["case", "expected", "n", "accuracy", "score_p05", "score_p50", "score_p95", "relations"]
     )
-    path = _bench.save("calibration" + ("-model" if args.model else ""), {"rows": rows, "model": args.model})
-    print(f"wrote {path.relative_to(_bench.ROOT)}")
+    payload = {"rows": rows, "model": args.model, "smoke": args.smoke}
+    path = _bench.save("calibration" + ("-model" if args.model else ""), payload, args)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

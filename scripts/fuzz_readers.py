@@ -4,7 +4,8 @@ Each target runs in its own process for `--runs` inputs, starting from the proje
 fixture files. Any exception other than a documented `DedupError` is a failure: atheris
 stops, prints the input, and this script exits 1. Writes bench/results/fuzz.json.
 
-Usage: python3 scripts/fuzz_readers.py [--runs 20000] [--target jsonl ...]
+Usage: python3 scripts/fuzz_readers.py [--runs 20000] [--target jsonl ...] [--smoke] [--out DIR]
+(--smoke: 30 inputs a target, every target, the JSON into a temporary folder)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -73,7 +75,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20_000, help="inputs per target")
     parser.add_argument("--target", action="append", choices=TARGETS)
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, default=0, help="targets fuzzed at once (default: one per core)")
+    parser.add_argument("--smoke", action="store_true", help="a few inputs a target, in seconds")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the JSON")
     args, rest = parser.parse_known_args()
+    if args.smoke:
+        args.runs = 30
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
     if args.child:
         sys.argv = [sys.argv[0], *rest]
         fuzz_one(args.child)
@@ -81,32 +89,37 @@ def main() -> None:
     results = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="dedup-fuzz-corpus-") as tmp:
-        for target in args.target or TARGETS:
+
+        def fuzz(target: str) -> tuple[str, subprocess.CompletedProcess[str], float]:
             seeds = corpus_for(target, Path(tmp))
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, __file__, "--child", target, f"-runs={args.runs}", "-max_len=20000",
-                 "-rss_limit_mb=2048", "-timeout=20", f"-artifact_prefix={tmp}/", str(seeds)],
+                 "-rss_limit_mb=2048", "-timeout=20", f"-artifact_prefix={tmp}/{target}-", str(seeds)],
                 capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
             )  # fmt: skip
-            seconds = time.perf_counter() - started
-            ok = done.returncode == 0
-            failed |= not ok
-            results.append({"target": target, "runs": args.runs, "ok": ok, "seconds": round(seconds, 1)})
-            print(
-                f"{target:8s} {args.runs:>7,} inputs  {'ok' if ok else 'FAILED'}  {seconds:6.1f}s", flush=True
-            )
-            if not ok:
-                print(done.stderr[-4000:], file=sys.stderr)
-                for artifact in Path(tmp).glob("crash-*"):  # keep the input that failed
-                    kept = ROOT / "out" / "fuzz" / f"{target}-{artifact.name}"
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    kept.write_bytes(artifact.read_bytes())
-                    print(f"failing input kept in {kept}", file=sys.stderr)
-    if not args.target:  # the full run, not a chosen few
+            return target, done, time.perf_counter() - started
+
+        with ThreadPoolExecutor(max_workers=args.jobs or os.cpu_count() or 1) as pool:
+            for target, done, seconds in pool.map(fuzz, args.target or TARGETS):
+                ok = done.returncode == 0
+                failed |= not ok
+                results.append({"target": target, "runs": args.runs, "ok": ok, "seconds": round(seconds, 1)})
+                print(
+                    f"{target:8s} {args.runs:>7,} inputs  {'ok' if ok else 'FAILED'}  {seconds:6.1f}s",
+                    flush=True,
+                )
+                if not ok:
+                    print(done.stderr[-4000:], file=sys.stderr)
+                    for artifact in Path(tmp).glob(f"{target}-crash-*"):  # keep the input that failed
+                        kept = ROOT / "out" / "fuzz" / artifact.name
+                        kept.parent.mkdir(parents=True, exist_ok=True)
+                        kept.write_bytes(artifact.read_bytes())
+                        print(f"failing input kept in {kept}", file=sys.stderr)
+    if not args.target or args.smoke:  # the full run, not a chosen few
         from _bench import save
 
-        print(f"wrote {save('fuzz', {'targets': results})}")
+        print(f"wrote {save('fuzz', {'targets': results, 'smoke': args.smoke}, args)}")
     sys.exit(1 if failed else 0)
 
 

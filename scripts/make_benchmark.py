@@ -29,7 +29,8 @@ split), so thresholds can be chosen on one and reported on the other.
 The corpus text is read at generation time and written only under `bench/benchmark/`
 (ignored by git): the licences of the corpora are research-only.
 
-Usage: python3 scripts/make_benchmark.py [--size 20000] [--seed 11] [--out bench/benchmark]
+Usage: python3 scripts/make_benchmark.py [--size 20000] [--seed 11] [--out bench/benchmark] [--smoke]
+(--smoke: 300 articles and 30 hard negatives, into a temporary folder unless --out is given)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import json
 import random
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -361,9 +363,14 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=20_000, help="articles in the feed")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "benchmark")
+    parser.add_argument("--out", type=Path, default=None, help="folder (default bench/benchmark)")
     parser.add_argument("--hard-negatives", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true", help="a tiny benchmark, in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.size, args.hard_negatives = 300, 30
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
+    args.out = args.out or ROOT / "bench" / "benchmark"
     require_corpora()
     rng = random.Random(args.seed)
     stories = load_stories(rng)

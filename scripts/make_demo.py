@@ -9,7 +9,8 @@ Deterministic (seeded). Writes:
   data/demo_truth.json   story clusters, pair relations, the source of every patchwork
                          paragraph, and the hard-negative pairs
 
-Usage: python3 scripts/make_demo.py [--seed 7]
+Usage: python3 scripts/make_demo.py [--seed 7] [--out data] [--smoke]
+(--smoke: the same feed, into a temporary folder unless --out is given: data/ stays as it is)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 import random
 import re
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -130,7 +132,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=None, help="folder (default data/)")
+    parser.add_argument("--smoke", action="store_true", help="write into a temporary folder")
     args = parser.parse_args()
+    if args.smoke:
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
+    out = args.out or ROOT / "data"
     rng = random.Random(args.seed)
     seeds = load_seeds()
     articles: list[dict] = []
@@ -257,13 +264,13 @@ def main() -> None:
 
     # Feeds arrive in time order; the demo ingests them in three batches by date in tests.
     articles.sort(key=lambda r: (datetime.fromisoformat(r["published"]).timestamp(), r["id"]))
-    (ROOT / "data").mkdir(exist_ok=True)
-    with (ROOT / "data" / "demo_feed.jsonl").open("w", encoding="utf-8") as f:
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "demo_feed.jsonl").open("w", encoding="utf-8") as f:
         for record in articles:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    (ROOT / "data" / "demo_truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
+    (out / "demo_truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
     print(
-        f"wrote data/demo_feed.jsonl ({len(articles)} articles) and data/demo_truth.json "
+        f"wrote {out / 'demo_feed.jsonl'} ({len(articles)} articles) and {out / 'demo_truth.json'} "
         f"({len(truth['clusters'])} clusters, {len(truth['pairs'])} pairs, {len(truth['provenance'])} patchworks)"
     )
 

@@ -19,7 +19,8 @@ some of them copies of stories already in the feed.
 
 Written under `bench/scale/` (ignored by git): the corpora's licences are research-only.
 
-Usage: python3 scripts/make_scale_corpus.py --size 1000000 [--seed 7] [--out bench/scale]
+Usage: python3 scripts/make_scale_corpus.py --size 1000000 [--seed 7] [--out bench/scale] [--smoke]
+(--smoke: one chunk of 10,000, into a temporary folder unless --out is given)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import multiprocessing
 import random
 import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -274,10 +276,15 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=100_000, help="articles, a multiple of 10,000")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scale")
+    parser.add_argument("--out", type=Path, default=None, help="folder (default bench/scale)")
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--no-truth", action="store_true", help="skip truth.json (saves memory at 1M)")
+    parser.add_argument("--smoke", action="store_true", help="one chunk of 10,000, in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.size = 10_000
+        args.out = args.out or Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
+    args.out = args.out or ROOT / "bench" / "scale"
     if args.size <= 0 or args.size % CHUNK:
         parser.error(f"--size must be a positive multiple of {CHUNK:,}")
     require_corpora()

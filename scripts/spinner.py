@@ -137,3 +137,29 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"])")
 
 def spin_paragraph(paragraph: str, rng: random.Random, rate: float = 0.35, clauses: bool = False) -> str:
     return " ".join(spin_sentence(s, rng, rate, clauses) for s in _SENTENCE.split(paragraph))
+
+
+def main() -> None:
+    """Spin a text from stdin (or, with --smoke, a seed story) to stdout, paragraph by paragraph."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="Spin a text as a content farm would (stdin to stdout).")
+    parser.add_argument("--rate", type=float, default=0.35, help="share of table words swapped")
+    parser.add_argument("--clauses", action="store_true", help="also move a clause where a pattern applies")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="spin the first seed story instead of stdin")
+    args = parser.parse_args()
+    if args.smoke:
+        seed = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("[0-9]*.txt"))[0]
+        text = seed.read_text(encoding="utf-8").split("---\n", 1)[1]
+    else:
+        text = sys.stdin.read()
+    rng = random.Random(args.seed)
+    spun = [spin_paragraph(p, rng, args.rate, args.clauses) for p in text.split("\n\n") if p.strip()]
+    print("\n\n".join(spun))
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,7 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, Reject
 from dedup.pipeline import VerifyOptions, judge_pairs
 from dedup.score import SideText
-from dedup.semantic import article_vector, lede, nearest
+from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
 from dedup.templates import MIN_ARTICLES, Holders
 
 LOCAL_SETTINGS = {
@@ -170,7 +170,7 @@ def _verdicts(
     """Judge a partition of candidate pairs; the model is loaded once per executor process."""
     import pickle
 
-    from dedup.store import _utc_naive
+    from dedup.store import utc_naive
 
     pairs, sides, rank = [], {}, {}
     for r in rows:
@@ -178,7 +178,7 @@ def _verdicts(
             if key not in sides:
                 article: Article = pickle.loads(blob)
                 sides[key] = SideText.of(article)
-                rank[key] = origin_rank(Node(key, _utc_naive(article.published), article.wire))
+                rank[key] = origin_rank(Node(key, utc_naive(article.published), article.wire))
         pairs.append((r["a"], r["b"]))
 
     def encode(sentences: list[str]) -> np.ndarray:
@@ -232,11 +232,11 @@ def _semantic_pairs(
         article: Article = pickle.loads(blob)
         side = SideText.of(article)
         chosen = lede(side.sentences, side.countable, lines)
-        if not chosen:
+        if not chosen or not long_enough(side.sentences, side.countable):
             return []
-        from dedup.store import _utc_naive
+        from dedup.store import utc_naive
 
-        moment = _utc_naive(article.published)  # as DuckDB's epoch() reads published_utc
+        moment = utc_naive(article.published)  # as DuckDB's epoch() reads published_utc
         when = float("nan") if moment is None else moment.replace(tzinfo=UTC).timestamp()
         return [(key, [side.sentences[i] for i in chosen], when)]
 
@@ -245,7 +245,7 @@ def _semantic_pairs(
         return [], []
     from dedup.embed import MiniLMEmbedder
 
-    model = MiniLMEmbedder(verify.device)
+    model = MiniLMEmbedder(verify.device, max_tokens=LEDE_TOKENS)
     embedded = model.encode([s for _, sentences, _ in found for s in sentences])
     vectors, at = [], 0
     for _, sentences, _ in found:
@@ -371,13 +371,13 @@ def run(spark: Any, paths: list[str], out: Path, options: SparkOptions = SparkOp
     def write(name: str, df: Any) -> None:
         df.write.mode("overwrite").parquet(str(out / name))
 
-    from dedup.store import _utc_naive
+    from dedup.store import utc_naive
 
     def article_row(x: tuple[int, bytes]) -> tuple[Any, ...]:
         key, blob = x
         a: Article = pickle.loads(blob)
         return (key, a.article_id, a.version, a.content_hash, a.title, a.outlet, a.byline, a.url,
-                a.published.isoformat() if a.published else None, _utc_naive(a.published), a.wire, a.dateline,
+                a.published.isoformat() if a.published else None, utc_naive(a.published), a.wire, a.dateline,
                 a.is_summary, a.body, a.extra, a.source_file, a.source_line)  # fmt: skip
 
     from pyspark.sql.types import TimestampNTZType

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dedup.errors import InputError
 from dedup.ingest.fields import FIELD_NAMES, MAX_CHARS, FieldMap, build_article, has_derived_id
 from dedup.ingest.formats import read_feed, read_html, read_nitf, read_reuters_sgml, read_warc
-from dedup.ingest.readers import RawRecord, read_csv, read_jsonl, read_ninjs, read_text
+from dedup.ingest.readers import RawRecord, read_csv, read_jsonl, read_ninjs, read_text, text_fields
 from dedup.ingest.sources import (
     FORMATS,
     InputFile,
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_CHARS",
     "FieldMap",
     "RawRecord",
+    "article_from_paste",
     "build_article",
     "has_derived_id",
     "input_size",
@@ -113,6 +114,19 @@ def read_records(
                 yield from _read_one(item, input_format, on_bytes)
         except InputError as exc:
             yield Reject(exc.file or item.name, exc.line or 0, exc.field or "", exc.reason, "")
+
+
+def article_from_paste(text: str, article_id: str = "pasted") -> Article:
+    """A pasted text as `dedup trace FILE` reads a plain-text file: the first line is the
+    title, blank lines separate paragraphs (the server's trace form says so). Raises
+    `InputError` when nothing is left to trace."""
+    title, body = text_fields(text)
+    article, problems = build_article(
+        RawRecord("pasted text", 1, {"id": article_id, "title": title, "body": body}, ""), FieldMap()
+    )
+    if article is None:
+        raise InputError(problems[0].describe() if problems else "the pasted text holds no article")
+    return article
 
 
 def read_article_file(

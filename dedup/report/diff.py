@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dedup.model import Alignment, Comparison, Edit
-from dedup.report.output import outlet_label
+from dedup.report.output import outlet_label, utc_minute
 
 KIND_LABEL = {
     "verbatim": "=",
@@ -131,6 +131,8 @@ ENV = Environment(
     loader=PackageLoader("dedup", "report/templates"), autoescape=select_autoescape(["html", "j2"])
 )
 ENV.filters["outlet"] = outlet_label
+ENV.filters["when"] = lambda value: f"{utc_minute(value)} UTC" if utc_minute(value) else "undated"
+"""Every page shows times one way: `YYYY-MM-DD HH:MM UTC`, as the CLI's `(UTC)` columns."""
 
 
 def _html_pieces(text: str, edits: Sequence[Edit], side: str) -> list[tuple[str, bool]]:

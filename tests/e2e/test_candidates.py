@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import app
+from dedup.embed import HashingEmbedder
 from dedup.fingerprint import IndexConfig
-from dedup.pipeline import IngestOptions, index, ingest
+from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
 from dedup.store import Store
 from tests.conftest import bbc_records, silver_pairs, write_jsonl
 
@@ -71,7 +72,7 @@ def bbc_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     feed = write_jsonl(folder / "bbc.jsonl", bbc_records())  # type: ignore[arg-type]
     db = folder / "bbc.duckdb"
     with Store.open(db) as store:
-        ingest(store, [str(feed)])
+        ingest(store, [str(feed)], IngestOptions(verify=VerifyOptions(embed=False)))
     return db
 
 
@@ -118,7 +119,7 @@ def _candidates(db: Path) -> list[tuple[object, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return con.execute(
-            """SELECT x.article_id, y.article_id, via_exact, via_document, via_passage, jaccard,
+            """SELECT x.article_id, y.article_id, via_exact, via_document, via_passage, via_semantic, jaccard,
                       containment_a, containment_b, passage_pairs
                FROM candidates c JOIN articles x ON x.article_key = c.a JOIN articles y ON y.article_key = c.b
                ORDER BY 1, 2"""
@@ -132,16 +133,22 @@ def test_incremental_batches_equal_one_batch(tmp_path: Path, cuts: tuple[int, ..
     records = [r for r in bbc_records() if r["id"].startswith("business/")]
     config = IndexConfig(max_bucket=3)  # small, so that the cap is exercised too
     one = tmp_path / "one.duckdb"
+    vectors = HashingEmbedder()  # semantic candidates too, without the model's minutes
     with Store.open(one) as store:
-        ingest(store, [str(write_jsonl(tmp_path / "all.jsonl", records))], IngestOptions(index_config=config))  # type: ignore[arg-type]
+        ingest(
+            store,
+            [str(write_jsonl(tmp_path / "all.jsonl", records))],
+            IngestOptions(index_config=config),
+            embedder=vectors,
+        )  # type: ignore[arg-type]
     many = tmp_path / "many.duckdb"
     bounds = [0, *cuts, len(records)]
     with Store.open(many) as store:
         for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
             part = write_jsonl(tmp_path / f"part{i}.jsonl", records[lo:hi])  # type: ignore[arg-type]
             # Alternate between indexing at ingest and deferring to `index`.
-            ingest(store, [str(part)], IngestOptions(index=i % 2 == 0, index_config=config))
-        index(store, config)
+            ingest(store, [str(part)], IngestOptions(index=i % 2 == 0, index_config=config), embedder=vectors)
+        index(store, config, embedder=vectors)
     assert _candidates(one) == _candidates(many)
     assert len(_candidates(one)) > 10
 

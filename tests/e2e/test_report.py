@@ -73,7 +73,9 @@ def test_patchwork_page_tints_each_paragraph_by_its_true_source(site: Path) -> N
 
 
 def test_diff_page_marks_the_edited_words(site: Path) -> None:
-    page = (site / "diffs" / "ap-derailment__ap-derailment-edited-4.html").read_text()
+    from dedup.report.site import pair_name
+
+    page = (site / "diffs" / f"{pair_name('ap-derailment', 'ap-derailment-edited-4')}.html").read_text()
     rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', page, flags=re.S)
     edited = [body for kind, body in rows if kind == "edited"]
     assert edited, "an edited reprint has edited sentence pairs"

@@ -71,10 +71,11 @@ def test_a_second_writer_is_told_who_holds_the_database(
 
     with write_lock_held(db) as pid:
         writer = subprocess.run(
-            [sys.executable, "-m", "dedup.cli", "--db", str(db), "ingest", str(feed), "--no-embed"],
+            [sys.executable, "-m", "dedup.cli", "--db", str(db), "ingest", str(feed), "--no-embed", "--wait", "1"],
             capture_output=True, text=True, cwd=ROOT,
         )  # fmt: skip
         assert writer.returncode == 75
+        assert "(waited 1 s)" in writer.stderr
         assert f"is in use by another dedup process (pid {pid})" in writer.stderr
         reader = subprocess.run(
             [sys.executable, "-m", "dedup.cli", "--db", str(db), "clusters", "-f", "json"],
