@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python scripts/crash_test.py
 	$(BIN)/python scripts/bench_hostile.py
 	$(BIN)/python scripts/fuzz_readers.py
+	$(BIN)/python scripts/bench_realworld.py
+	$(BIN)/python scripts/calibrate_similarity.py
+	$(BIN)/python scripts/bench_rewrites.py --pipeline
+	$(BIN)/python scripts/bench_serve.py
+	$(BIN)/python scripts/bench_trace.py
 
 bench-scale: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,web,spark,bench]'

@@ -193,6 +193,7 @@ def main() -> None:
         "models": fitted,
     }
     target = (args.out / "similarity-weights.json") if args.smoke else WEIGHTS
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
 
     import dedup

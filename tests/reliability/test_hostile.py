@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -154,16 +153,3 @@ def test_pathological_inputs_stay_bounded(
     assert code == 0, stderr[-2000:]
     assert expect in stderr, stderr[-2000:]
     assert peak < 1500, f"{kind}: peak RSS {peak} MB"
-
-
-def test_coverage_guided_fuzzing_of_every_reader() -> None:
-    """A short atheris run per target in CI; `scripts/fuzz_readers.py` runs 20,000 each."""
-    pytest.importorskip("atheris")
-    runs = os.environ.get("DEDUP_FUZZ_RUNS", "60")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "fuzz_readers.py"), "--runs", runs,
-         *[f"--target={t}" for t in (*FORMATS, "compare")]],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
-    assert done.stdout.count(" ok ") == len(FORMATS) + 1
