@@ -36,10 +36,11 @@ from dedup.fingerprint import MAX_BUCKET, IndexConfig
 from dedup.ingest import FORMATS as FORMATS_IN
 from dedup.ingest import MAX_CHARS, FieldMap, input_size, is_unreadable, read_article_file, refuse_special
 from dedup.model import Article, IndexSummary, IngestSummary, VerifySummary
-from dedup.pipeline import IngestOptions, VerifyOptions, index, ingest
+from dedup.pipeline import IngestOptions, index, ingest
 from dedup.report.diff import DiffSide, diff_document, render_html, render_terminal
 from dedup.report.output import FORMATS, UNKNOWN_OUTLET, emit, emit_object, resolve_format, set_width
 from dedup.score import compare_articles
+from dedup.stages import VerifyOptions
 from dedup.store import Store, is_interrupt
 
 app = typer.Typer(

@@ -27,10 +27,10 @@ from dedup.cluster import Node, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.fingerprint import IndexConfig, fingerprint
 from dedup.model import Article
-from dedup.pipeline import VerifyOptions, judge_pairs
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
+from dedup.stages import VerifyOptions, judge_pairs
 from dedup.store import Store, utc_naive
 
 

@@ -37,9 +37,9 @@ from dedup.ingest import FieldMap, build_article
 from dedup.ingest.readers import RawRecord, parse_json_line
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, Reject
-from dedup.pipeline import VerifyOptions, judge_pairs
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
+from dedup.stages import VerifyOptions, judge_pairs
 from dedup.templates import MIN_ARTICLES, Holders
 
 LOCAL_SETTINGS = {
@@ -277,13 +277,10 @@ def _input_rows(spark: Any, paths: list[str], partitions: int) -> Any:
                 lambda x, f=f, p=path: ((f, x[1] + 1), p, x[1] + 1, x[0].asDict())
             )
         elif path.endswith(".duckdb"):
-            import duckdb
+            from dedup.store import Store
 
-            con = duckdb.connect(path, read_only=True)
-            cols = "article_id AS id, title, outlet AS source, byline, url, published AS date, body"
-            records = [dict(zip(("id", "title", "source", "byline", "url", "date", "body"), r, strict=True))
-                       for r in con.execute(f"SELECT {cols} FROM articles ORDER BY article_key").fetchall()]  # fmt: skip
-            con.close()
+            with Store.open(path, read_only=True) as store:
+                records = store.feed_records()
             rdd = sc.parallelize(list(enumerate(records, start=1)), partitions).map(
                 lambda x, f=f, p=path: ((f, x[0]), p, x[0], x[1])
             )

@@ -14,6 +14,7 @@ from dedup.ingest.formats import read_feed, read_html, read_nitf, read_reuters_s
 from dedup.ingest.readers import RawRecord, read_csv, read_jsonl, read_ninjs, read_text, text_fields
 from dedup.ingest.sources import (
     FORMATS,
+    STREAM_ERRORS,
     InputFile,
     Unreadable,
     expand_paths,
@@ -81,18 +82,26 @@ def _read_one(
     source: InputFile, input_format: str, on_bytes: Callable[[int], None] | None
 ) -> Iterator[RawRecord | Reject]:
     fmt = _format_of(source, input_format)
-    if on_bytes is None:
-        yield from READERS[fmt](source)
-        return
-    size = os.path.getsize(source.path) if source.path != "-" else 0
+    size = os.path.getsize(source.path) if on_bytes is not None and source.path != "-" else 0
     reported = 0
-    for item in READERS[fmt](source):
-        position = opened_position()
-        if position > reported:
-            on_bytes(position - reported)
-            reported = position
+    items = READERS[fmt](source)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            break
+        except STREAM_ERRORS as exc:
+            # a compressed file cut short, wherever a reader met it: what was read stays,
+            # the rest is one reject naming the file (readers catch it earlier where they can)
+            yield Reject(source.name, 0, "", f"input ends early or is corrupt ({exc})", "")
+            break
+        if on_bytes is not None:
+            position = opened_position()
+            if position > reported:
+                on_bytes(position - reported)
+                reported = position
         yield item
-    if size > reported:
+    if on_bytes is not None and size > reported:
         on_bytes(size - reported)
 
 

@@ -316,7 +316,7 @@ def build_article(
 
 
 def normalize_id(value: str) -> str:
-    """An id as stored: control characters (escapes, NUL, CR/LF, bidi overrides) dropped
+    r"""An id as stored: control characters (escapes, NUL, CR/LF, bidi overrides) dropped
     as in titles, surrounding space trimmed; inner spaces and punctuation kept.
 
     >>> normalize_id(" story\x1b]0;pwned\x07-1\n")

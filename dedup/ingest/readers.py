@@ -209,7 +209,11 @@ def read_json(source: str | InputFile, *, ninjs: bool = False) -> Iterator[RawRe
     name = src.name
     lines_plausible = False
     with open_binary(src.path) as stream:
-        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
+        try:
+            head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
+        except STREAM_ERRORS as exc:  # a gzip or zstd file cut before its first block
+            yield _truncated(name, 1, exc)
+            return
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
             lines = bounded_lines(stream)
             try:

@@ -254,7 +254,7 @@ def _looks_like_csv(text: bytes) -> bool:
 
 
 def sniff_format(path: str, head: bytes) -> str:
-    """The input format of a file, from its extension, else from its first bytes.
+    r"""The input format of a file, from its extension, else from its first bytes.
 
     >>> sniff_format("story", b"Ad sales boost Time Warner profit\n\nQuarterly profits at ...")
     'text'

@@ -37,7 +37,7 @@ def slug(ref: str) -> str:
 
 
 def segment(text: str) -> str:
-    """One URL path segment for an id, whatever it holds: every reserved character, `/`
+    r"""One URL path segment for an id, whatever it holds: every reserved character, `/`
     and control characters included, percent-encoded, and the dot segments `.` and `..`
     too (a browser would resolve them, landing elsewhere).
 

@@ -1,0 +1,366 @@
+"""The candidate index: fingerprints and band keys in, candidate pairs out (the joins
+of new keys against stored ones), and the lede vectors of semantic candidates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from dedup.errors import StoreError
+from dedup.fingerprint import ArticleText, Fingerprints
+from dedup.store.db import CandidateRows, Database
+
+
+class IndexStore(Database):
+    """What `pipeline` reads and writes to find candidates (see docs/candidates.md)."""
+
+    def pin_index_config(self, config: dict[str, Any]) -> None:
+        """Record the fingerprint parameters on first use; refuse different ones later.
+
+        Signatures made with another shingle size or permutation count cannot be compared,
+        so a database keeps the parameters it was first indexed with.
+        """
+        wanted = json.dumps(config, sort_keys=True)
+        rows = self.con.execute("SELECT value FROM dedup_meta WHERE key = 'index_config'").fetchall()
+        if not rows:
+            self.con.execute("INSERT INTO dedup_meta VALUES ('index_config', ?)", [wanted])
+        elif rows[0][0] != wanted:
+            raise StoreError(
+                f"{self.path} was indexed with {rows[0][0]}; these parameters differ ({wanted}). "
+                "Use a new database to index with other parameters."
+            )
+
+    def add_fingerprints(self, fp: Fingerprints, run_id: int) -> None:
+        """Store signatures, passages and band keys of a batch (see `dedup.fingerprint`)."""
+        n = len(fp.article_key)
+        if n == 0:
+            return
+        blobs = np.empty(n, dtype=object)
+        for i in range(n):
+            blobs[i] = fp.signature[i].tobytes() if fp.shingles[i] else None
+        self._insert_arrays(
+            "signatures",
+            {
+                "article_key": fp.article_key,
+                "exact_hash": fp.exact,
+                "shingles": fp.shingles,
+                "signature": blobs,
+                "run_id": np.full(n, run_id, dtype=np.int32),
+            },
+        )
+        has_text = fp.shingles > 0
+        b = fp.doc_bands.shape[1]
+        self._insert_arrays(
+            "doc_bands",
+            {
+                "article_key": np.repeat(fp.article_key[has_text], b),
+                "band": np.tile(np.arange(b, dtype=np.int16), int(has_text.sum())),
+                "key": fp.doc_bands[has_text].reshape(-1),
+            },
+        )
+        self._insert_arrays(
+            "passages",
+            {
+                "article_key": fp.passage_article,
+                "paragraph": fp.passage_paragraph,
+                "exact_hash": fp.passage_exact,
+                "tokens": fp.passage_tokens,
+            },
+        )
+        q, pb = fp.passage_bands.shape
+        self._insert_arrays(
+            "passage_bands",
+            {
+                "article_key": np.repeat(fp.passage_article, pb),
+                "paragraph": np.repeat(fp.passage_paragraph, pb),
+                "band": np.tile(np.arange(pb, dtype=np.int16), q),
+                "key": fp.passage_bands.reshape(-1),
+            },
+        )
+
+    def unindexed_texts(self, limit: int) -> list[ArticleText]:
+        """Up to `limit` stored articles that have no fingerprints yet, oldest first.
+
+        The anti-join reads keys only; bodies are read for the keys it found (a million
+        stored bodies are not scanned to fingerprint a day's increment)."""
+        keys = self.con.execute(
+            "SELECT article_key FROM articles ANTI JOIN signatures USING (article_key)"
+            " ORDER BY article_key LIMIT ?",
+            [limit],
+        ).fetchall()
+        if not keys:
+            return []
+        with self._registered("_pending", {"article_key": np.array([k for (k,) in keys], dtype=np.int64)}):
+            bodies = self.con.execute(
+                "SELECT a.article_key, a.body FROM articles a JOIN _pending USING (article_key)"
+                " WHERE a.article_key BETWEEN ? AND ? ORDER BY a.article_key",
+                [keys[0][0], keys[-1][0]],
+            ).fetchall()
+        rows = self.con.execute(
+            """
+            SELECT article_key, paragraph, start_char, end_char, role FROM paragraphs
+            WHERE article_key BETWEEN ? AND ? ORDER BY article_key, paragraph
+            """,
+            [bodies[0][0], bodies[-1][0]],
+        ).fetchall()
+        by_key: dict[int, list[tuple[int, int, int, str]]] = {}
+        for key, paragraph, start, end, role in rows:
+            by_key.setdefault(key, []).append((paragraph, start, end, role))
+        return [(int(key), body, tuple(by_key.get(key, ()))) for key, body in bodies]
+
+    def find_candidates(self, run_id: int, max_bucket: int, window_days: float | None) -> CandidateRows:
+        """Pairs (a < b) where b was fingerprinted in `run_id` and shares an exact hash or an
+        LSH bucket with a.
+
+        In every bucket only the first `max_bucket` articles (by key) pair with each other;
+        a later arrival is left out and its bucket recorded in `hot_buckets`. The rule
+        depends only on key order, so indexing in several runs gives the same pairs as one.
+        Identical articles past the cap still pair with the first of their group.
+        """
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new AS SELECT article_key FROM signatures WHERE run_id = ?",
+            [run_id],
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _doc_hits AS
+            WITH touched AS (SELECT DISTINCT band, key FROM doc_bands WHERE article_key IN (SELECT article_key FROM _new)),
+            m AS (
+                SELECT d.article_key, d.band, d.key,
+                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
+                FROM doc_bands d JOIN touched USING (band, key))
+            SELECT n.band, n.key, n.rank, o.article_key AS a, n.article_key AS b
+            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+            WHERE n.article_key IN (SELECT article_key FROM _new)
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _passage_hits AS
+            WITH touched AS (SELECT DISTINCT band, key FROM passage_bands WHERE article_key IN (SELECT article_key FROM _new)),
+            m AS (
+                SELECT d.article_key, d.paragraph, d.band, d.key,
+                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
+                FROM passage_bands d JOIN touched USING (band, key))
+            SELECT n.band, n.key, n.rank, o.article_key AS a, o.paragraph AS a_paragraph,
+                   n.article_key AS b, n.paragraph AS b_paragraph
+            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+            WHERE n.article_key IN (SELECT article_key FROM _new)
+            """
+        )
+        for kind, table in (("document", "_doc_hits"), ("passage", "_passage_hits")):
+            con.execute(
+                f"""
+                INSERT INTO hot_buckets
+                SELECT ?, ?, band, key, max(rank) FROM {table}
+                WHERE rank > ? GROUP BY band, key
+                """,
+                [run_id, kind, max_bucket],
+            )
+        window = (
+            ""
+            if window_days is None
+            else (
+                f"AND (x.published_utc IS NULL OR y.published_utc IS NULL OR "
+                f"abs(epoch(x.published_utc) - epoch(y.published_utc)) <= {float(window_days) * 86400.0})"
+            )
+        )
+        rows = con.execute(
+            f"""
+            WITH exact AS (
+                SELECT s.article_key, s.exact_hash,
+                       dense_rank() OVER (PARTITION BY s.exact_hash ORDER BY s.article_key) AS rank
+                FROM signatures s
+                WHERE s.exact_hash IN (SELECT exact_hash FROM signatures WHERE run_id = ? AND exact_hash <> 0)
+            ),
+            exact_pairs AS (
+                SELECT o.article_key AS a, n.article_key AS b FROM exact n
+                JOIN exact o ON o.exact_hash = n.exact_hash AND o.article_key < n.article_key
+                WHERE n.article_key IN (SELECT article_key FROM _new) AND (n.rank <= ? OR o.rank = 1)
+            ),
+            doc_pairs AS (SELECT DISTINCT a, b FROM _doc_hits WHERE a IS NOT NULL AND rank <= ?),
+            passage_pairs AS (
+                SELECT a, b, count(DISTINCT (a_paragraph, b_paragraph)) AS n FROM _passage_hits
+                WHERE a IS NOT NULL AND rank <= ? GROUP BY a, b
+            ),
+            pairs AS (
+                SELECT a, b, bool_or(e) AS via_exact, bool_or(d) AS via_document, bool_or(p) AS via_passage,
+                       max(n) AS passage_pairs
+                FROM (
+                    SELECT a, b, true AS e, false AS d, false AS p, 0 AS n FROM exact_pairs
+                    UNION ALL SELECT a, b, false, true, false, 0 FROM doc_pairs
+                    UNION ALL SELECT a, b, false, false, true, n FROM passage_pairs
+                ) GROUP BY a, b
+            )
+            SELECT p.a, p.b, p.via_exact, p.via_document, p.via_passage, p.passage_pairs,
+                   x.outlet <> '' AND x.outlet = y.outlet AS same_outlet
+            FROM pairs p
+            JOIN articles x ON x.article_key = p.a
+            JOIN articles y ON y.article_key = p.b
+            WHERE true {window}
+            ORDER BY p.a, p.b
+            """,
+            [run_id, max_bucket, max_bucket, max_bucket],
+        ).fetchall()
+        return rows
+
+    def candidate_passage_pairs(self, run_id: int, max_bucket: int) -> None:
+        """Keep the colliding paragraph pairs of the candidates stored in `run_id`."""
+        self.con.execute(
+            """
+            INSERT INTO candidate_passages
+            SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM _passage_hits h
+            JOIN candidates c ON c.a = h.a AND c.b = h.b AND c.run_id = ?
+            WHERE h.a IS NOT NULL AND h.rank <= ?
+            ORDER BY h.a, h.b, h.a_paragraph, h.b_paragraph
+            """,
+            [run_id, max_bucket],
+        )
+
+    def signatures_of(self, keys: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures, shingle counts) of articles, in the order of `keys`."""
+        with self._registered("_keys", {"article_key": keys.astype(np.int64), "pos": np.arange(len(keys))}):
+            rows = self.con.execute(
+                "SELECT s.signature, s.shingles FROM _keys k JOIN signatures s USING (article_key) ORDER BY k.pos"
+            ).fetchall()
+        if len(rows) != len(keys):
+            raise StoreError("some candidate articles have no signature")
+        empty = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32).tobytes()
+        sigs = np.frombuffer(b"".join(r[0] or empty for r in rows), dtype=np.uint32).reshape(
+            len(rows), num_perm
+        )
+        return sigs, np.array([r[1] for r in rows], dtype=np.int64)
+
+    def add_candidates(self, columns: dict[str, np.ndarray]) -> None:
+        self._insert_arrays("candidates", columns)
+
+    def pending_count(self) -> int:
+        """Articles stored but not fingerprinted yet."""
+        sql = "SELECT count(*) FROM articles ANTI JOIN signatures USING (article_key)"
+        return int(self.con.execute(sql).fetchall()[0][0])
+
+    def indexed_in_run(self, run_id: int) -> int:
+        return int(
+            self.con.execute("SELECT count(*) FROM signatures WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        )
+
+    def hot_bucket_count(self, run_id: int) -> int:
+        return int(
+            self.con.execute("SELECT count(*) FROM hot_buckets WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        )
+
+    def trace_candidates(self, fp: Fingerprints, max_bucket: int) -> dict[int, str]:
+        """Stored articles sharing an exact hash or an LSH bucket with the one article of
+        `fp` (`dedup trace`), as `find_candidates` would pair a new article: a bucket holding
+        `max_bucket` articles already is over-popular and pairs no newcomer. {key: how}."""
+        found: dict[int, str] = {}
+        exact = int(fp.exact[0]) if len(fp.exact) else 0
+        if exact:
+            for (key,) in self.con.execute(
+                "SELECT article_key FROM signatures WHERE exact_hash = ? ORDER BY article_key", [exact]
+            ).fetchall():
+                found.setdefault(int(key), "exact")
+        queries = [
+            ("document", "doc_bands", fp.doc_bands[0] if fp.shingles[0] else np.zeros(0, dtype=np.uint64))
+        ]
+        if len(fp.passage_bands):
+            queries.append(("passage", "passage_bands", fp.passage_bands.reshape(-1)))
+        for how, table, keys in queries:
+            if not len(keys):
+                continue
+            width = fp.doc_bands.shape[1] if table == "doc_bands" else fp.passage_bands.shape[1]
+            bands = np.tile(np.arange(width, dtype=np.int16), len(keys) // width)
+            with self._registered("_probe", {"band": bands, "key": np.asarray(keys, dtype=np.uint64)}):
+                rows = self.con.execute(
+                    f"""
+                    WITH hit AS (SELECT DISTINCT t.article_key, t.band, t.key FROM {table} t JOIN _probe USING (band, key)),
+                    sized AS (SELECT band, key, count(DISTINCT article_key) AS n FROM hit GROUP BY band, key)
+                    SELECT DISTINCT h.article_key FROM hit h JOIN sized USING (band, key)
+                    WHERE sized.n < {int(max_bucket)} ORDER BY 1
+                    """
+                ).fetchall()
+            for (key,) in rows:
+                found.setdefault(int(key), how)
+        return found
+
+    def unpaired_new(self, run_id: int) -> list[int]:
+        """Articles fingerprinted in `run_id`, with text, that no lexical candidate pairs
+        with an earlier article: the ones semantic search is for."""
+        rows = self.con.execute(
+            """
+            SELECT s.article_key FROM signatures s
+            WHERE s.run_id = ? AND s.shingles > 0
+              AND s.article_key NOT IN (SELECT b FROM candidates WHERE run_id = ?)
+            ORDER BY s.article_key
+            """,
+            [run_id, run_id],
+        ).fetchall()
+        return [int(k) for (k,) in rows]
+
+    def published_epochs(self, keys: np.ndarray) -> np.ndarray:
+        """Publication times (epoch seconds, NaN when undated) of articles, in key order given."""
+        with self._registered(
+            "_pkeys", {"article_key": np.asarray(keys, dtype=np.int64), "pos": np.arange(len(keys))}
+        ):
+            rows = self.con.execute(
+                "SELECT epoch(a.published_utc) FROM _pkeys k JOIN articles a USING (article_key) ORDER BY k.pos"
+            ).fetchall()
+        return np.array([np.nan if r[0] is None else float(r[0]) for r in rows], dtype=np.float64)
+
+    def same_outlet(self, pairs: Sequence[tuple[Any, Any]]) -> list[bool]:
+        """Whether each pair's two articles name the same (known) outlet."""
+        columns = {
+            "a": np.array([p[0] for p in pairs], dtype=np.int64),
+            "b": np.array([p[1] for p in pairs], dtype=np.int64),
+            "pos": np.arange(len(pairs)),
+        }
+        with self._registered("_spairs", columns):
+            rows = self.con.execute(
+                """
+                SELECT x.outlet <> '' AND x.outlet = y.outlet FROM _spairs p
+                JOIN articles x ON x.article_key = p.a JOIN articles y ON y.article_key = p.b ORDER BY p.pos
+                """
+            ).fetchall()
+        return [bool(r[0]) for r in rows]
+
+    def add_vectors(self, keys: Sequence[int], vectors: np.ndarray, run_id: int) -> None:
+        if not len(keys):
+            return
+        blobs = np.empty(len(keys), dtype=object)
+        for i, vector in enumerate(np.asarray(vectors, dtype=np.float32)):
+            blobs[i] = vector.tobytes()
+        self._insert_arrays(
+            "article_vectors",
+            {
+                "article_key": np.asarray(keys, dtype=np.int64),
+                "vector": blobs,
+                "run_id": np.full(len(keys), run_id, dtype=np.int32),
+            },
+        )
+
+    def vector_blocks(
+        self, below: int, block: int = 50_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(keys, unit vectors, published epoch seconds or NaN) of the stored article
+        vectors with keys below `below`, `block` at a time in key order."""
+        last = -1
+        while True:
+            rows = self.con.execute(
+                """
+                SELECT v.article_key, v.vector, epoch(a.published_utc) FROM article_vectors v
+                JOIN articles a USING (article_key)
+                WHERE v.article_key > ? AND v.article_key < ? ORDER BY v.article_key LIMIT ?
+                """,
+                [last, below, block],
+            ).fetchall()
+            if not rows:
+                return
+            keys = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            when = np.array([np.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
+            yield keys, vectors, when
+            last = int(keys[-1])
