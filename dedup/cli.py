@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -511,6 +512,61 @@ def index_command(
         emit_object(
             {"index": dataclasses.asdict(found), "verify": dataclasses.asdict(verified)}, resolve_format(fmt)
         )
+
+
+@app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    before: Annotated[
+        str | None, typer.Option("--before", metavar="DATE", help="Take articles published before DATE out.")
+    ] = None,
+    keep_days: Annotated[
+        float | None,
+        typer.Option(
+            "--keep-days", min=0, metavar="N", help="Keep the last N days (before the newest article)."
+        ),
+    ] = None,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    quiet: QuietOption = False,
+    wait: WaitOption = DEFAULT_WAIT,
+) -> None:
+    """Keep the candidate index to a window: articles older than it leave candidate search
+    (band keys, passage hashes, lede vectors), so later articles are not paired with them;
+    their pairs, clusters and provenance stay."""
+    if (before is None) == (keep_days is None):
+        raise typer.BadParameter(
+            "give one of --before DATE or --keep-days N", param_hint="--before/--keep-days"
+        )
+    cutoff: datetime | None = None
+    if before is not None:
+        try:
+            cutoff = datetime.fromisoformat(before)
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO date: {before!r}", param_hint="--before") from None
+    settings = _settings(ctx, db, quiet)
+    with _cli_errors(), Store.open(settings.db, wait=wait) as store:
+        if cutoff is None:
+            newest = store.newest_published()
+            if newest is None:
+                raise DedupError("no article has a publication date: use --before DATE")
+            cutoff = newest - timedelta(days=float(keep_days or 0))
+        size = Path(settings.db).stat().st_size if Path(settings.db).exists() else 0
+        with store.transaction():
+            run_id = store.begin_run("prune", {"before": cutoff.isoformat()})
+            counts = store.prune_index(cutoff)
+            store.finish_run(run_id, {"pruned": counts})
+        store.checkpoint()  # the freed blocks are reused by the next writes
+    summary = {"before": cutoff.isoformat(), **counts, "db_mb_before": round(size / 2**20, 1),
+               "db_mb_after": round(Path(settings.db).stat().st_size / 2**20, 1)}  # fmt: skip
+    if not settings.quiet:
+        err.print(
+            f"pruned the index to articles published from {cutoff:%Y-%m-%d %H:%M} UTC: {counts['articles']:,} "
+            f"articles left candidate search ({counts['doc_bands'] + counts['passage_bands']:,} band keys, "
+            f"{counts['article_vectors']:,} vectors); their pairs, clusters and provenance stay"
+        )
+    if fmt:
+        emit_object(summary, resolve_format(fmt))
 
 
 @app.command("candidates")

@@ -224,6 +224,11 @@ class Database:
         with self._registered(name, columns):
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
 
+    def checkpoint(self) -> None:
+        """Write the WAL into the file now (outside a transaction): what a delete freed is
+        then reused by later writes."""
+        self.con.execute("CHECKPOINT")
+
     def begin_run(self, command: str, params: dict[str, Any]) -> int:
         run_id = int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0])
         self.con.execute(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from dedup.errors import StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
-from dedup.store.db import CandidateRows, Database
+from dedup.store.db import CandidateRows, Database, utc_naive
 
 
 class IndexStore(Database):
@@ -364,3 +365,40 @@ class IndexStore(Database):
             when = np.array([np.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
             yield keys, vectors, when
             last = int(keys[-1])
+
+    PRUNED_TABLES = ("doc_bands", "passage_bands", "passages", "article_vectors")
+    """What only candidate search needs: dropped for articles out of the window by `prune`."""
+
+    def newest_published(self) -> datetime | None:
+        """The latest publication time stored (UTC): the feed's own clock, for `--keep-days`."""
+        value = self.con.execute("SELECT max(published_utc) FROM articles").fetchall()[0][0]
+        return value if isinstance(value, datetime) else None
+
+    def prune_index(self, before: datetime) -> dict[str, int]:
+        """Take the articles published before `before` (undated ones: ingested before it)
+        out of candidate search: their band keys, passage hashes and lede vectors are
+        deleted and their signature and exact hash cleared, so no later article is paired
+        with them; everything already found about them (pairs, alignments, clusters,
+        provenance, the texts) stays. The row in `signatures` stays, marking them as
+        indexed, so they are never fingerprinted again. Rows deleted per table, and
+        `articles` (how many left the index)."""
+        con = self.con
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _pruned AS
+            SELECT a.article_key FROM articles a
+            JOIN signatures s USING (article_key) LEFT JOIN runs r ON r.run_id = a.run_id
+            WHERE coalesce(a.published_utc, r.started_at) < ? AND (s.exact_hash <> 0 OR s.signature IS NOT NULL)
+            """,
+            [utc_naive(before)],
+        )
+        counts = {"articles": int(con.execute("SELECT count(*) FROM _pruned").fetchall()[0][0])}
+        for table in self.PRUNED_TABLES:
+            before_rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+            con.execute(f"DELETE FROM {table} WHERE article_key IN (SELECT article_key FROM _pruned)")
+            counts[table] = before_rows - int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        con.execute(
+            "UPDATE signatures SET signature = NULL, exact_hash = 0 WHERE article_key IN (SELECT article_key FROM _pruned)"
+        )
+        con.execute("DROP TABLE _pruned")
+        return counts
