@@ -73,6 +73,24 @@ def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
     }
 
 
+def prune_copy(db: Path, target: Path, share: float) -> None:
+    """A copy of `db` whose candidate index keeps only the newest `1 - share` of its
+    articles by publication time (`dedup prune`), for the pruned increment."""
+    shutil.copy(db, target)
+    with Store.open(target) as store:
+        (cut,) = store.con.execute(
+            "SELECT to_timestamp(quantile_disc(epoch(published_utc), ?)) FROM articles", [share]
+        ).fetchall()[0]
+        with store.transaction():
+            run_id = store.begin_run("prune", {"before": str(cut)})
+            counts = store.prune_index(cut)
+            store.finish_run(run_id, {"pruned": counts})
+        store.checkpoint()
+    print(
+        f"pruned {counts['articles']:,} articles before {cut} ({Path(target).stat().st_size / 2**20:,.0f} MB)"
+    )
+
+
 def measure(db: Path, feed: Path, embed: bool, memory_limit: str) -> dict:
     """`phase` in a child process of its own."""
     return run_phase(Path(__file__), str(db), str(feed), "embed" if embed else "lexical", memory_limit)
@@ -159,11 +177,15 @@ def main() -> None:
         for embed in (False, True) if n <= args.embed_upto else (False,):
             mode = "embed" if embed else "lexical"
             db, empty = work / f"scale-{n}-{mode}.duckdb", work / f"empty-{n}-{mode}.duckdb"
+            pruned = work / f"pruned-{n}-{mode}.duckdb"
             for label, count, target, source in (
                 ("ingest", n, db, feed),
+                (f"+{increment:,} on {n:,} pruned to its last 10%", increment, pruned, day),
                 (f"+{increment:,} on {n:,}", increment, db, day),
                 (f"{increment:,} into empty", increment, empty, day),
             ):
+                if target == pruned:
+                    prune_copy(db, pruned, 0.9)
                 result = measure(target, source, embed, args.memory_limit)
                 rows.append({"size": n, **row(label, count, embed, result)})
                 print_table(rows[-1:], list(rows[-1]))
