@@ -5,7 +5,7 @@ fixture files. Any exception other than a documented `DedupError` is a failure: 
 stops, prints the input, and this script exits 1. Writes bench/results/fuzz.json.
 
 Usage: python3 scripts/fuzz_readers.py [--runs 20000] [--target jsonl ...] [--smoke] [--out DIR]
-(--smoke: 30 inputs a target, every target, the JSON into a temporary folder)
+(--smoke: 10 inputs a target, every target, the JSON into a temporary folder)
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="folder for the JSON")
     args, rest = parser.parse_known_args()
     if args.smoke:
-        args.runs = 30
+        args.runs = 10
         args.out = args.out or Path(tempfile.mkdtemp(prefix="dedup-smoke-"))
     if args.child:
         sys.argv = [sys.argv[0], *rest]
