@@ -75,7 +75,33 @@ def facts_conflict(a: str, b: str) -> bool:
     """
     numbers_a, names_a = facts(a)
     numbers_b, names_b = facts(b)
+    names_a, names_b = _misspelt_alike(names_a, names_b)
     return _substituted(numbers_a, numbers_b) or _substituted(names_a, names_b)
+
+
+def _misspelt_alike(x: frozenset[str], y: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The names with their misspellings on the other side counted as the same name: one
+    letter apart, in names of five letters or more ("Highway" read as "Hlghway" by OCR,
+    "Boston" typed "Bostn"), so that noise is never taken for a substituted name; shorter
+    names one letter apart are other names ("Ford", "Lord").
+
+    >>> x, y = _misspelt_alike(frozenset({"highway", "ford"}), frozenset({"hlghway", "lord"}))
+    >>> sorted(x), sorted(y)
+    (['ford', 'highway'], ['highway', 'lord'])
+    """
+    only_y = y - x
+    renamed: dict[str, str] = {}
+    for name in x - y:
+        if len(name) >= 5:
+            for other in only_y:
+                if (
+                    len(other) >= 5
+                    and other not in renamed.values()
+                    and Levenshtein.distance(name, other) <= 1
+                ):
+                    renamed[other] = name
+                    break
+    return x, frozenset(renamed.get(n, n) for n in y)
 
 
 def paraphrase_conflict(a: str, b: str) -> bool:

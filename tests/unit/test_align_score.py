@@ -121,3 +121,18 @@ def test_open_sentences_leave_out_those_every_pairing_of_which_facts_would_refus
     # a[0] could never be matched to anything in B: no embedding is spent on it.
     assert open_sentences([], a, b) == ([1], [0])
     assert open_sentences([], a, b, AlignConfig(check_facts=False)) == ([0, 1], [0])
+
+
+def test_an_ocr_noisy_reprint_is_a_duplicate_and_an_edited_one_is_not() -> None:
+    """Noise (look-alike letters, words split or joined, "39.6pct" as two word edits) keeps
+    a reprint a duplicate; an editor's words ("said" -> "says") make it a rewrite."""
+    from pathlib import Path
+
+    story = (Path(__file__).resolve().parents[2] / "seeds" / "01_ap_derailment.txt").read_text(encoding="utf-8")
+    story = story.split("---\n", 1)[1]
+    noisy = story.replace("train", "tra in").replace("Highway", "Hlghway").replace("morning", "moming")
+    noisy = noisy.replace("14 of", "14of").replace("road", "r0ad")
+    assert noisy != story
+    assert dedup.compare(story, noisy, embedder=None).relation == "duplicate"
+    edited = story.replace(" said", " says").replace("closing", "shutting")
+    assert dedup.compare(story, edited, embedder=None).relation == "rewrite"
