@@ -236,19 +236,8 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         context: dict[str, Any] = {"max_chars": MAX_PASTE_CHARS, "a_text": "", "b_text": "", "error": ""}
         if request.method == "GET":
             return page("compare.html.j2", **context)
-        try:
-            declared = int(request.headers.get("content-length") or 0)
-        except ValueError:
-            raise HTTPException(400, "Content-Length: not a number") from None
-        if declared > MAX_FORM_BYTES:
-            raise HTTPException(413, f"each text may have at most {MAX_PASTE_CHARS:,} characters")
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_FORM_BYTES:
-                raise HTTPException(413, f"each text may have at most {MAX_PASTE_CHARS:,} characters")
-        form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
-        a_text, b_text = form.get("a", [""])[0], form.get("b", [""])[0]
+        form = await read_form(request, "each text")
+        a_text, b_text = form.get("a", ""), form.get("b", "")
         context.update(a_text=a_text, b_text=b_text)
         if len(a_text) > MAX_PASTE_CHARS or len(b_text) > MAX_PASTE_CHARS:
             context["error"] = f"Each text may have at most {MAX_PASTE_CHARS:,} characters."
@@ -265,20 +254,20 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
         ]
         return page("diff.html.j2", c=comparison, a=sides[0], b=sides[1], rows=diff_rows(comparison, *sides))
 
-    async def read_form(request: Request) -> dict[str, str]:
+    async def read_form(request: Request, what: str = "a text") -> dict[str, str]:
         """A posted form (or JSON object) of bounded size, decoded; characters are counted
-        by the caller."""
+        by the caller (`what` names the texts in the 413's message)."""
         try:
             declared = int(request.headers.get("content-length") or 0)
         except ValueError:
             raise HTTPException(400, "Content-Length: not a number") from None
         if declared > MAX_FORM_BYTES:
-            raise HTTPException(413, f"a text may have at most {MAX_PASTE_CHARS:,} characters")
+            raise HTTPException(413, f"{what} may have at most {MAX_PASTE_CHARS:,} characters")
         raw = b""
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > MAX_FORM_BYTES:
-                raise HTTPException(413, f"a text may have at most {MAX_PASTE_CHARS:,} characters")
+                raise HTTPException(413, f"{what} may have at most {MAX_PASTE_CHARS:,} characters")
         if request.headers.get("content-type", "").startswith("application/json"):
             try:
                 data = json.loads(raw.decode("utf-8", errors="replace"))
