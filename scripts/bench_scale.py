@@ -41,7 +41,7 @@ from dedup.store import Store
 
 SCALE = ROOT / "bench" / "scale"
 INCREMENT = 10_000
-STAGES = ("read", "store", "fingerprint", "candidates", "verify", "embed", "cluster")
+STAGES = ("read", "store", "fingerprint", "candidates", "semantic", "verify", "embed", "cluster")
 
 
 def feed_slice(source: Path, start: int, count: int, target: Path) -> Path:
