@@ -42,6 +42,7 @@ def measure(paths: list[Path], label: str, folder: Path) -> dict[str, Any]:
             + " FROM articles"
         ).fetchall()[0]  # fmt: skip
         titled = store.con.execute("SELECT title FROM articles ORDER BY article_key LIMIT 1").fetchall()
+        # its length only: the corpora's text stays out of the project's results
     reasons: dict[str, collections.Counter[str]] = {
         a: collections.Counter() for a in ("skipped", "rejected", "note")
     }
@@ -58,7 +59,7 @@ def measure(paths: list[Path], label: str, folder: Path) -> dict[str, Any]:
         "dropped": summary.fields_dropped,
         "notes": len(summary.notes) + sum(reasons["note"].values()),
         **{f: int(filled[i + 1]) for i, f in enumerate(FIELDS)},
-        "first_title": titled[0][0] if titled else "",
+        "first_title_chars": len(titled[0][0] or "") if titled else 0,
         "seconds": round(time.perf_counter() - started, 2),
         "reasons": {k: dict(v) for k, v in reasons.items() if v},
         "run_notes": list(summary.notes),
