@@ -231,6 +231,7 @@ class _Bars:
 
 @contextmanager
 def _steps(quiet: bool, read_total: int = 0) -> Iterator[_Bars]:
+    """The bars of one command, shown while the block runs (`read_total`: input bytes)."""
     bars = _Bars(quiet)
     bars.read_total = read_total
     with bars.bar:
