@@ -78,6 +78,10 @@ class MiniLMEmbedder:
         self.name = "all-MiniLM-L6-v2" if max_tokens is None else f"all-MiniLM-L6-v2@{max_tokens}"
         self.calls = 0
 
+    def truncated(self, max_tokens: int) -> MiniLMEmbedder:
+        """The same model on the same device, reading the first `max_tokens` word pieces."""
+        return MiniLMEmbedder(self.device, self.batch_size, max_tokens)
+
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         if not sentences:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)

@@ -30,7 +30,7 @@ from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import SideText
-from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
+from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import VerifyOptions, judge_pairs
 from dedup.store import Store, is_interrupt
 
@@ -381,9 +381,7 @@ class Encoder:
         max_tokens: int | None = None,
     ) -> None:
         if max_tokens is not None and isinstance(embedder, MiniLMEmbedder):
-            embedder = MiniLMEmbedder(
-                embedder.device, embedder.batch_size, max_tokens
-            )  # the model, truncated
+            embedder = embedder.truncated(max_tokens)
         self.store, self.device, self.embedder, self.seconds = store, device, embedder, seconds
         self.max_tokens = max_tokens
         self.cache: CachedEmbedder | None = None
@@ -420,18 +418,12 @@ def _semantic_run(
         steps("semantic candidates", start, len(keys))
         batch = keys[start : start + VERIFY_BATCH]
         texts = store.side_texts(batch)
-        ledes = {k: lede(texts[k][0], texts[k][1], config.lede_sentences) for k in batch if k in texts}
-        ledes = {k: v for k, v in ledes.items() if v and long_enough(texts[k][0], texts[k][1])}
-        sentences = [texts[k][0][i] for k, chosen in ledes.items() for i in chosen]
-        if not sentences:
+        chosen = {k: lede_if_long_enough(*texts[k][:2], config.lede_sentences) for k in batch if k in texts}
+        ledes = {k: [texts[k][0][i] for i in v] for k, v in chosen.items() if v}
+        if not ledes:
             continue
-        embedded = encode(sentences)
-        means, at = [], 0
-        for chosen in ledes.values():
-            means.append(article_vector(embedded[at : at + len(chosen)]))
-            at += len(chosen)
         new_keys = np.array(list(ledes), dtype=np.int64)
-        matrix = np.vstack(means).astype(np.float32)
+        matrix = lede_vectors(list(ledes.values()), encode)
         store.add_vectors(list(ledes), matrix, run_id)
         vectors += len(new_keys)
         times = store.published_epochs(new_keys) if window is not None else None

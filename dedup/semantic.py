@@ -23,7 +23,7 @@ the same whatever the split of the input into runs (an approximate index is not)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -65,11 +65,34 @@ def lede(sentences: Sequence[str], countable: Sequence[bool], count: int) -> lis
     return out
 
 
+def lede_if_long_enough(sentences: Sequence[str], countable: Sequence[bool], count: int) -> list[int]:
+    """`lede`, or no sentence at all for an article too short for a vector (`long_enough`):
+    who gets a vector, the same rule in every engine and in `dedup trace`."""
+    return lede(sentences, countable, count) if long_enough(sentences, countable) else []
+
+
 def article_vector(vectors: np.ndarray) -> np.ndarray:
     """The unit mean of an article's lede vectors."""
     mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm > 0 else mean
+
+
+def lede_vectors(ledes: Sequence[Sequence[str]], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """One vector a lede (`article_vector` of its sentences), all sentences in one `encode`
+    call so that the model sees one batch; a float32 matrix, a row an article (of at least
+    one).
+
+    >>> from dedup.embed import HashingEmbedder
+    >>> lede_vectors([["A train derailed.", "No one was hurt."], ["Rain fell."]], HashingEmbedder().encode).shape
+    (2, 384)
+    """
+    embedded = encode([s for sentences in ledes for s in sentences])
+    vectors, at = [], 0
+    for sentences in ledes:
+        vectors.append(article_vector(embedded[at : at + len(sentences)]))
+        at += len(sentences)
+    return np.vstack(vectors).astype(np.float32)
 
 
 QUERY_CHUNK = 1024

@@ -29,7 +29,7 @@ from dedup.fingerprint import IndexConfig, fingerprint
 from dedup.model import Article
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import SideText
-from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
+from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import VerifyOptions, judge_pairs
 from dedup.store import Store, utc_naive
 
@@ -67,23 +67,14 @@ def trace(
     found = store.trace_candidates(fp, config.max_bucket)
     side = SideText.of(article)
     full = embedder or (MiniLMEmbedder(options.device) if options.embed else None)
-    if (
-        options.embed
-        and full is not None
-        and config.semantic_neighbors > 0
-        and long_enough(side.sentences, side.countable)
-    ):
-        chosen = lede(side.sentences, side.countable, config.lede_sentences)
-        if chosen and not found:  # as at ingest: only what no lexical candidate pairs
-            short = (
-                full
-                if not isinstance(full, MiniLMEmbedder)
-                else MiniLMEmbedder(full.device, full.batch_size, LEDE_TOKENS)
-            )
-            vector = article_vector(CachedEmbedder(short, store).encode([side.sentences[i] for i in chosen]))
-            near = nearest(vector[None, :].astype(np.float32), np.array([me]), store.vector_blocks(me),
-                           k=config.semantic_neighbors, floor=config.semantic_floor)  # fmt: skip
-            found = {a: "semantic" for a, _, _ in near}
+    chosen = lede_if_long_enough(side.sentences, side.countable, config.lede_sentences)
+    if options.embed and full is not None and config.semantic_neighbors > 0 and chosen and not found:
+        # as at ingest: only an article no lexical candidate pairs gets a lede vector
+        short = full.truncated(LEDE_TOKENS) if isinstance(full, MiniLMEmbedder) else full
+        vector = lede_vectors([[side.sentences[i] for i in chosen]], CachedEmbedder(short, store).encode)
+        near = nearest(vector, np.array([me]), store.vector_blocks(me),
+                       k=config.semantic_neighbors, floor=config.semantic_floor)  # fmt: skip
+        found = {a: "semantic" for a, _, _ in near}
     seconds["candidates"] = time.perf_counter() - started
     keys = sorted(found)
     texts = store.side_texts(keys)

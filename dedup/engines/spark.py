@@ -38,7 +38,7 @@ from dedup.ingest.readers import RawRecord, parse_json_line
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, Reject
 from dedup.score import SideText
-from dedup.semantic import LEDE_TOKENS, article_vector, lede, long_enough, nearest
+from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import VerifyOptions, judge_pairs
 from dedup.templates import MIN_ARTICLES, Holders
 
@@ -231,8 +231,8 @@ def _semantic_pairs(
             return []
         article: Article = pickle.loads(blob)
         side = SideText.of(article)
-        chosen = lede(side.sentences, side.countable, lines)
-        if not chosen or not long_enough(side.sentences, side.countable):
+        chosen = lede_if_long_enough(side.sentences, side.countable, lines)
+        if not chosen:
             return []
         from dedup.store import utc_naive
 
@@ -246,14 +246,9 @@ def _semantic_pairs(
     from dedup.embed import MiniLMEmbedder
 
     model = MiniLMEmbedder(verify.device, max_tokens=LEDE_TOKENS)
-    embedded = model.encode([s for _, sentences, _ in found for s in sentences])
-    vectors, at = [], 0
-    for _, sentences, _ in found:
-        vectors.append(article_vector(embedded[at : at + len(sentences)]))
-        at += len(sentences)
+    matrix = lede_vectors([sentences for _, sentences, _ in found], model.encode)
     keys = np.array([k for k, _, _ in found], dtype=np.int64)
     times = np.array([t for _, _, t in found], dtype=np.float64)
-    matrix = np.vstack(vectors).astype(np.float32)
     window = None if config.window_days is None else config.window_days * 86400.0
     pairs = nearest(
         matrix, keys, [(keys, matrix, times)], k=config.semantic_neighbors, floor=config.semantic_floor,
