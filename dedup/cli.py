@@ -192,7 +192,7 @@ class _Bars:
     nothing when stderr is piped or `--quiet`. `step(stage, done, total)` is the pipeline's
     `Steps`; `read(n)` adds bytes read to the "reading" bar."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, read_total: int = 0) -> None:
         self.bar = Progress(
             TextColumn("{task.description:<20}"),
             BarColumn(),
@@ -206,7 +206,7 @@ class _Bars:
         self.tasks: dict[str, TaskID] = {}
         self.started: dict[str, float] = {}
         self.read_bytes = 0
-        self.read_total = 0
+        self.read_total = read_total
 
     def step(self, name: str, done: int, total: int) -> None:
         elapsed = self._task(name, total)
@@ -232,8 +232,7 @@ class _Bars:
 @contextmanager
 def _steps(quiet: bool, read_total: int = 0) -> Iterator[_Bars]:
     """The bars of one command, shown while the block runs (`read_total`: input bytes)."""
-    bars = _Bars(quiet)
-    bars.read_total = read_total
+    bars = _Bars(quiet, read_total)
     with bars.bar:
         yield bars
 

@@ -179,7 +179,7 @@ def _table(rows: Sequence[dict[str, Any]], title: str | None, stream: TextIO) ->
     headers = {c: f"{c} (UTC)" if c in times else c for c in columns}
     cells = [[table_cell(c, row.get(c), c in times) for c in columns] for row in rows]
     natural = {
-        c: max([len(headers[c])] + [len(line) for r in cells for line in r[i].splitlines() or [""]])
+        c: max([len(headers[c])] + [len(r[i]) for r in cells])  # cells are one line each
         for i, c in enumerate(columns)
     }
     width = table_width(stream)
