@@ -128,7 +128,9 @@ def test_an_ocr_noisy_reprint_is_a_duplicate_and_an_edited_one_is_not() -> None:
     a reprint a duplicate; an editor's words ("said" -> "says") make it a rewrite."""
     from pathlib import Path
 
-    story = (Path(__file__).resolve().parents[2] / "seeds" / "01_ap_derailment.txt").read_text(encoding="utf-8")
+    story = (Path(__file__).resolve().parents[2] / "seeds" / "01_ap_derailment.txt").read_text(
+        encoding="utf-8"
+    )
     story = story.split("---\n", 1)[1]
     noisy = story.replace("train", "tra in").replace("Highway", "Hlghway").replace("morning", "moming")
     noisy = noisy.replace("14 of", "14of").replace("road", "r0ad")
