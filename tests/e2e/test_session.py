@@ -127,7 +127,9 @@ def test_trace_waits_for_an_ingest(demo_db: Path, tmp_path: Path) -> None:
 
 def test_long_steps_show_progress_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
-    monkeypatch.setattr(dedup.cli, "err", Console(file=screen, force_terminal=True, width=100))
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    for part in (dedup.cli.common, dedup.cli.read, dedup.cli.write):  # each holds the stderr console
+        monkeypatch.setattr(part, "err", terminal)
     db = tmp_path / "demo.duckdb"
     result = runner.invoke(app, ["ingest", str(DEMO), "--db", str(db), "--no-embed"])
     assert result.exit_code == 0
