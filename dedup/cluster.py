@@ -83,3 +83,32 @@ def build_clusters(nodes: dict[int, Node], edges: Iterable[Edge], *, min_size: i
             ordered = (origin, *sorted(members - {origin}, key=rank.__getitem__))
             clusters.append(Cluster(f"c{origin}", origin, ordered))
     return clusters
+
+
+def cluster_rows(
+    clusters: Iterable[Cluster], edges: Iterable[Edge]
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int, str, float]]]:
+    """The `clusters` rows (id, origin, size) and `cluster_members` rows (id, article,
+    position, relation, score) of some clusters: a member's relation and score are those of
+    its pair with the origin, or else of its strongest pair inside the cluster. Both engines
+    store exactly these.
+
+    >>> edges = [Edge(1, 2, "rewrite", .9), Edge(2, 3, "duplicate", .99), Edge(1, 3, "rewrite", .8)]
+    >>> cluster_rows([Cluster("c1", 1, (1, 2, 3))], edges)[1][2]
+    ('c1', 3, 2, 'rewrite', 0.8)
+    """
+    best: dict[tuple[int, int], tuple[str, float]] = {}
+    for e in edges:
+        best[e.a, e.b] = best[e.b, e.a] = (e.relation, e.score)
+    rows, members = [], []
+    for c in clusters:
+        rows.append((c.cluster_id, c.origin, len(c.members)))
+        for position, key in enumerate(c.members):
+            if key == c.origin:
+                relation, score = "origin", 1.0
+            else:
+                relation, score = best.get((c.origin, key)) or max(
+                    (best[key, m] for m in c.members if (key, m) in best), key=lambda rs: rs[1]
+                )
+            members.append((c.cluster_id, key, position, relation, score))
+    return rows, members

@@ -7,7 +7,7 @@ so that `body[s.start:s.end]` is exactly the sentence the later stages talk abou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 ParagraphRole = Literal["body", "boilerplate", "credit"]
@@ -209,3 +209,10 @@ class Comparison:
     `b_paraphrase`, ...); `order`, the share of aligned sentences in the order of both;
     `similarity`, their mean calibrated similarity; `lexical_chars`, the characters aligned
     verbatim or edited (templates aside)."""
+
+
+def utc_naive(moment: datetime | None) -> datetime | None:
+    """A time as the store keeps it (`published_utc`): UTC, without a zone."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -13,25 +13,23 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
-from dedup.cluster import Edge, Node, build_clusters, origin_rank
+from dedup.cluster import Node, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
 from dedup.fingerprint import IndexConfig, fingerprint_parallel
+from dedup.finish import Steps, cluster_and_trace, no_steps
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.ingest.fields import fields_read
 from dedup.ingest.readers import RawRecord
-from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Reject, VerifySummary
-from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
-from dedup.stages import VerifyOptions, judge_pairs
+from dedup.stages import VerifyOptions, estimates, judge_pairs
 from dedup.store import Store, is_interrupt
 
 T = TypeVar("T")
@@ -40,8 +38,6 @@ VERIFY_BATCH = 20_000
 """Candidate pairs whose texts are read per batch (the texts of ~20,000 pairs: ~100 MB)."""
 VERIFY_STEP = 2_000
 """Of those, pairs judged (aligned, embedded, written) at a time: progress moves per step."""
-TRACE_BATCH = 20_000
-"""Articles whose paragraph provenance is traced per batch."""
 CANDIDATE_BATCH = 100_000
 """Candidate pairs scored from their signatures per batch (~100 MB of signatures)."""
 
@@ -58,14 +54,6 @@ class IngestOptions:
     """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
     index_config: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyOptions = field(default_factory=lambda: VerifyOptions())
-
-
-Steps = Callable[[str, int, int], None]
-"""`steps(stage, done, total)`: how far a long stage has got (the CLI draws a bar a stage)."""
-
-
-def no_steps(stage: str, done: int, total: int) -> None:
-    """Progress reported nowhere."""
 
 
 @contextlib.contextmanager
@@ -502,24 +490,21 @@ def _score_candidates(
     keys, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
     sigs, sizes = store.signatures_of(keys, config.num_perm)
     ia, ib = inverse[: len(a)], inverse[len(a) :]
-    jac = jaccard_many(sigs[ia], sigs[ib])
-    columns = {
+    via_exact = np.array([r[2] for r in rows], dtype=bool)
+    jaccard, containment_a, containment_b = estimates(sigs[ia], sigs[ib], sizes[ia], sizes[ib], via_exact)
+    return {
         "a": a,
         "b": b,
-        "via_exact": np.array([r[2] for r in rows], dtype=bool),
+        "via_exact": via_exact,
         "via_document": np.array([r[3] for r in rows], dtype=bool),
         "via_passage": np.array([r[4] for r in rows], dtype=bool),
-        "jaccard": jac,
-        "containment_a": containment_many(jac, sizes[ia], sizes[ib]),
-        "containment_b": containment_many(jac, sizes[ib], sizes[ia]),
+        "jaccard": jaccard,
+        "containment_a": containment_a,
+        "containment_b": containment_b,
         "passage_pairs": np.array([r[5] or 0 for r in rows], dtype=np.int32),
         "same_outlet": np.array([bool(r[6]) for r in rows], dtype=bool),
         "run_id": np.full(len(rows), run_id, dtype=np.int32),
     }
-    # Exact copies (same folded text) are certain, whatever the sampled estimate says.
-    for name in ("jaccard", "containment_a", "containment_b"):
-        columns[name] = np.where(columns["via_exact"], 1.0, columns[name])
-    return columns
 
 
 def _assign_versions(store: Store, articles: list[Article], counts: dict[str, int]) -> list[Article]:
@@ -589,84 +574,6 @@ def verify_run(
     )
 
 
-def cluster_and_trace(
-    store: Store, run_id: int, *, min_share: float = 0.5, steps: Steps = no_steps
-) -> ClusterSummary:
-    """Rebuild the story clusters that pairs verified in `run_id` can change, and trace
-    paragraph provenance of every article touched by such a pair.
-
-    Clusters are a pure function of the strong pairs, computed per connected component
-    (`build_clusters` never crosses one), so only the components holding this run's pairs
-    are rebuilt: any split of the input into runs gives the same clusters, and a day's
-    increment costs what its own stories cost, not what the whole database holds.
-    Provenance is recomputed for both sides of each new pair, since a late-arriving
-    original changes who copied whom.
-    """
-    steps("clusters", 0, 0)
-    strong = store.strong_component(run_id)
-    keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
-    info = store.nodes(keys)
-    nodes = {k: Node(k, info[k][0], info[k][1]) for k in keys if k in info}
-    edges = [Edge(a, b, r, sc) for a, b, r, sc in strong]
-    clusters = build_clusters(nodes, edges)
-    best: dict[tuple[int, int], tuple[str, float]] = {}
-    for e in edges:
-        best[e.a, e.b] = best[e.b, e.a] = (e.relation, e.score)
-    rows, members = [], []
-    for c in clusters:
-        rows.append((c.cluster_id, c.origin, len(c.members)))
-        for position, key in enumerate(c.members):
-            if key == c.origin:
-                relation, score = "origin", 1.0
-            else:
-                relation, score = best.get((c.origin, key)) or max(
-                    (best[key, m] for m in c.members if (key, m) in best), key=lambda rs: rs[1]
-                )
-            members.append((c.cluster_id, key, position, relation, score))
-    store.replace_clusters_of(keys, rows, members, run_id)
-    total, clustered = store.cluster_counts()
-
-    touched = store.pairs_touching(run_id)
-    reused = 0
-    steps("clusters", len(clusters), len(clusters))
-    for start in range(0, len(touched), TRACE_BATCH):
-        steps("provenance", start, len(touched))
-        reused += _trace(store, touched[start : start + TRACE_BATCH], run_id, min_share)
-    steps("provenance", len(touched), len(touched))
-    return ClusterSummary(
-        clusters=total,
-        clustered=clustered,
-        traced=len(touched),
-        reused_paragraphs=reused,
-    )
-
-
-def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> int:
-    """Store the paragraph provenance of `touched`; the number of paragraphs with a source."""
-    links = store.links_of(touched)
-    others = sorted({o for _, _, o, _, _ in links} | set(touched))
-    info = store.nodes(others)
-    ordering = {k: Node(k, info[k][0], info[k][1]) for k in others if k in info}
-    paragraphs, sentences = store.layout(others)
-    paragraph_of = {(k, i): p for k, sents in sentences.items() for i, (p, _) in enumerate(sents)}
-    by_article: dict[int, list[SentenceLink]] = {}
-    for article, sentence, other, other_sentence, kind in links:
-        by_article.setdefault(article, []).append(SentenceLink(sentence, other, other_sentence, kind))
-    reuse_rows = []
-    for key in touched:
-        if key not in ordering:
-            continue
-        for src in paragraph_sources(
-            ordering[key], paragraphs.get(key, []), sentences.get(key, []), by_article.get(key, []),
-            ordering, paragraph_of, min_share=min_share,
-        ):  # fmt: skip
-            reuse_rows.append(
-                (key, src.paragraph, src.source, src.source_paragraph, src.kind, src.share, run_id)
-            )
-    store.replace_reuse(touched, reuse_rows)
-    return sum(1 for r in reuse_rows if r[2] is not None)
-
-
 def prediction(store: Store) -> tuple[Prediction, list[str]]:
     """What the database says, in the terms of `dedup.evaluate`, and the article ids it holds."""
     ids, pairs, members, reuse = store.evaluation_rows()
@@ -684,18 +591,3 @@ def prediction(store: Store) -> tuple[Prediction, list[str]]:
         for article, paragraph, source, source_paragraph, wire in reuse
     }
     return Prediction(links, tuple(frozenset(c) for c in clusters.values()), traced), ids
-
-
-def import_results(
-    store: Store, folder: Path, config: IndexConfig | None = None
-) -> tuple[int, ClusterSummary]:
-    """Load a Spark run's tables (`dedup.engines.spark.run`) into a new database, then build
-    clusters and provenance with the local code, in one transaction. (run id, clusters)."""
-    config = config or IndexConfig()
-    with store.transaction():
-        store.pin_index_config(config.pinned())
-        run_id = store.begin_run("import-results", {"folder": str(folder)})
-        counts = store.import_parquet(folder, run_id)
-        traced = cluster_and_trace(store, run_id)
-        store.finish_run(run_id, {"imported": counts, "clusters": dataclasses.asdict(traced)})
-    return run_id, traced

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dedup.align import AlignConfig
+from dedup.minhash import containment_many, jaccard_many
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.templates import Holders
 
@@ -96,3 +97,126 @@ def judge_pairs(
                 edits = [[e.op, e.a_start, e.a_end, e.b_start, e.b_end] for e in x.edits]
                 alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, json.dumps(edits)))
     return rows, alignment_rows, counts, sentences, len(distinct)
+
+
+# -- candidates: one query template, rendered for DuckDB and for Spark SQL -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateQueries:
+    """The candidate search of both engines, as SQL over the relations `new_keys`
+    (article_key: the articles being indexed), `signatures`, `doc_bands`, `passage_bands`
+    and `articles` (every stored article, old and new). Run in order: `doc_hits` and
+    `passage_hits` into relations of those names, then `hot(kind, hits)` and `pairs`.
+
+    The rule (`Store.find_candidates`): in each bucket the first `max_bucket` articles by
+    key pair with each other; a later arrival pairs with none and its bucket is recorded as
+    hot; identical texts past the cap still pair with the first of their group. It depends
+    on key order only, so one run or many, one engine or the other, give the same pairs.
+    """
+
+    doc_hits: str
+    passage_hits: str
+    pairs: str
+    hot_template: str
+
+    def hot(self, kind: str, hits: str) -> str:
+        return self.hot_template.format(kind=kind, hits=hits)
+
+
+_HITS = """
+    WITH touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys)),
+    m AS (
+        SELECT d.article_key,{paragraph} d.band, d.key,
+               dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
+        FROM {bands} d JOIN touched USING (band, key))
+    SELECT n.band, n.key, n.rank, o.article_key AS a,{o_paragraph} n.article_key AS b{n_paragraph}
+    FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+    WHERE n.article_key IN (SELECT article_key FROM new_keys)
+"""
+
+_PAIRS = """
+    WITH exact AS (
+        SELECT s.article_key, s.exact_hash,
+               dense_rank() OVER (PARTITION BY s.exact_hash ORDER BY s.article_key) AS rank
+        FROM signatures s
+        WHERE s.exact_hash IN (
+            SELECT exact_hash FROM signatures
+            WHERE article_key IN (SELECT article_key FROM new_keys) AND exact_hash <> 0)
+    ),
+    exact_pairs AS (
+        SELECT o.article_key AS a, n.article_key AS b FROM exact n
+        JOIN exact o ON o.exact_hash = n.exact_hash AND o.article_key < n.article_key
+        WHERE n.article_key IN (SELECT article_key FROM new_keys) AND (n.rank <= {cap} OR o.rank = 1)
+    ),
+    doc_pairs AS (SELECT DISTINCT a, b FROM doc_hits WHERE a IS NOT NULL AND rank <= {cap}),
+    passage_pairs AS (
+        SELECT a, b, {count_paragraph_pairs} AS n FROM passage_hits
+        WHERE a IS NOT NULL AND rank <= {cap} GROUP BY a, b
+    ),
+    pairs AS (
+        SELECT a, b, bool_or(e) AS via_exact, bool_or(d) AS via_document, bool_or(p) AS via_passage,
+               max(n) AS passage_pairs
+        FROM (
+            SELECT a, b, true AS e, false AS d, false AS p, {zero} AS n FROM exact_pairs
+            UNION ALL SELECT a, b, false, true, false, {zero} FROM doc_pairs
+            UNION ALL SELECT a, b, false, false, true, n FROM passage_pairs
+        ) GROUP BY a, b
+    )
+    SELECT p.a, p.b, p.via_exact, p.via_document, p.via_passage, p.passage_pairs,
+           x.outlet <> '' AND x.outlet = y.outlet AS same_outlet
+    FROM pairs p
+    JOIN articles x ON x.article_key = p.a
+    JOIN articles y ON y.article_key = p.b
+    WHERE true {window}
+    ORDER BY p.a, p.b
+"""
+
+_DIALECTS = {
+    "duckdb": {"epoch": "epoch", "count_paragraph_pairs": "count(DISTINCT (a_paragraph, b_paragraph))", "zero": "0"},
+    "spark": {"epoch": "unix_timestamp", "count_paragraph_pairs": "count(DISTINCT a_paragraph, b_paragraph)",
+              "zero": "0L"},
+}  # fmt: skip
+
+
+def candidate_queries(dialect: str, max_bucket: int, window_days: float | None) -> CandidateQueries:
+    """`CandidateQueries` for `dialect` ("duckdb" or "spark").
+
+    >>> q = candidate_queries("spark", 3, None)
+    >>> "count(DISTINCT a_paragraph, b_paragraph)" in q.pairs and "rank <= 3" in q.pairs
+    True
+    """
+    words = _DIALECTS[dialect]
+    cap = int(max_bucket)
+    window = ""
+    if window_days is not None:
+        epoch = words["epoch"]
+        window = (
+            "AND (x.published_utc IS NULL OR y.published_utc IS NULL OR "
+            f"abs({epoch}(x.published_utc) - {epoch}(y.published_utc)) <= {float(window_days) * 86400.0})"
+        )
+    return CandidateQueries(
+        doc_hits=_HITS.format(bands="doc_bands", paragraph="", o_paragraph="", n_paragraph=""),
+        passage_hits=_HITS.format(
+            bands="passage_bands",
+            paragraph=" d.paragraph,",
+            o_paragraph=" o.paragraph AS a_paragraph,",
+            n_paragraph=", n.paragraph AS b_paragraph",
+        ),
+        pairs=_PAIRS.format(
+            cap=cap, window=window, count_paragraph_pairs=words["count_paragraph_pairs"], zero=words["zero"]
+        ),
+        hot_template=f"SELECT '{{kind}}' AS kind, band, key, max(rank) AS members FROM {{hits}} WHERE rank > {cap} GROUP BY band, key",
+    )
+
+
+def estimates(
+    sig_a: np.ndarray, sig_b: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, via_exact: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Jaccard, containment of a in b, of b in a) of candidate pairs, from their MinHash
+    signatures and distinct shingle counts; exact copies (same folded text) are certain,
+    whatever the sampled estimate says."""
+    jac = jaccard_many(sig_a, sig_b)
+    ca, cb = containment_many(jac, size_a, size_b), containment_many(jac, size_b, size_a)
+    exact = np.asarray(via_exact, dtype=bool)
+    return np.where(exact, 1.0, jac), np.where(exact, 1.0, ca), np.where(exact, 1.0, cb)

@@ -26,12 +26,12 @@ import numpy as np
 from dedup.cluster import Node, origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.fingerprint import IndexConfig, fingerprint
-from dedup.model import Article
+from dedup.model import Article, utc_naive
 from dedup.provenance import SentenceLink, paragraph_sources
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import VerifyOptions, judge_pairs
-from dedup.store import Store, utc_naive
+from dedup.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _bench import REUTERS_JSONL, ROOT, bbc_records, options, print_table, require_corpora, save, write_jsonl
 
 from dedup.engines.spark import SparkOptions, run, session
-from dedup.pipeline import IngestOptions, VerifyOptions, import_results, ingest
+from dedup.finish import import_results
+from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
 from tests.reliability.harness import snapshot
 

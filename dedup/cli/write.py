@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -110,7 +109,10 @@ def ingest_command(
     ] = False,
     wait: WaitOption = DEFAULT_WAIT,
     engine: Annotated[
-        str, typer.Option("--engine", help="local (in-process, incremental) or spark (a new database).")
+        str,
+        typer.Option(
+            "--engine", help="local (in-process) or spark (Apache Spark); both add to the database."
+        ),
     ] = "local",
     master: Annotated[
         str, typer.Option("--master", help="With --engine spark: local[2], spark://host:7077, ...")
@@ -238,33 +240,27 @@ def _summary_dict(summary: IngestSummary) -> dict[str, Any]:
 
 
 def _ingest_spark(settings: Settings, paths: list[str], options: IngestOptions, master: str) -> None:
-    """`dedup ingest --engine spark`: every stage on Spark, then the results imported."""
+    """`dedup ingest --engine spark`: every stage on Spark onto the database (new, or an
+    increment of what it holds), then the results imported."""
     try:
-        from dedup.engines.spark import SparkOptions, run, session
+        from dedup.engines.spark import SparkOptions, ingest, session
     except ImportError as exc:
         _error(f"--engine spark needs the spark extra: pip install 'dedup[spark]' ({exc})")
         raise typer.Exit(1) from None
-    from dedup.pipeline import import_results
-
-    if settings.db.exists():
-        _error(f"{settings.db} exists: --engine spark makes a new database (use --db)")
-        raise typer.Exit(1)
     started = time.perf_counter()
-    spark = session(master)
-    try:
-        with tempfile.TemporaryDirectory(prefix="dedup-spark-") as tmp:
-            spark_options = SparkOptions(
-                fields=options.fields,
-                source=options.source,
-                max_chars=options.max_chars,
-                index_config=options.index_config,
-                verify=options.verify,
-            )
-            summary = run(spark, [str(Path(p).resolve()) for p in paths], Path(tmp), spark_options)
-            with _cli_errors(), Store.open(settings.db) as store:
-                _, clusters = import_results(store, Path(tmp), options.index_config)
-    finally:
-        spark.stop()
+    spark_options = SparkOptions(
+        fields=options.fields,
+        source=options.source,
+        max_chars=options.max_chars,
+        index_config=options.index_config,
+        verify=options.verify,
+    )
+    with _cli_errors(), Store.open(settings.db) as store:
+        spark = session(master)
+        try:
+            summary, clusters = ingest(store, spark, paths, spark_options)
+        finally:
+            spark.stop()
     if not settings.quiet:
         err.print(
             f"spark ({master}): stored {summary.stored:,} articles from {summary.read:,} records "
@@ -279,9 +275,10 @@ def import_results_command(
     folder: Annotated[Path, typer.Argument(help="The Parquet tables a Spark run wrote.")],
     db: DbOption = None,
 ) -> None:
-    """Load the tables of a Spark run (`dedup.engines.spark.run`) into a new database and
-    build clusters and provenance, so that every listing command works on them."""
-    from dedup.pipeline import import_results
+    """Load the tables of a Spark run (`dedup.engines.spark.run`) into the database it was
+    computed for (a new one, or the one it adds to) and trace provenance, so that every
+    listing command works on them."""
+    from dedup.finish import import_results
 
     settings = _settings(ctx, db)
     with _cli_errors(), Store.open(settings.db) as store:

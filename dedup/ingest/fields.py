@@ -16,7 +16,7 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
-from dedup.ingest.readers import RawRecord
+from dedup.ingest.readers import RAW_LIMIT, RawRecord
 from dedup.model import Article, Reject
 from dedup.normalize import normalize_body, normalize_line, repair_unicode
 from dedup.segment import detect_wire, segment
@@ -216,7 +216,7 @@ def build_article(
 
     def problem(field_name: str, reason: str, action: str = "rejected") -> Reject:
         raw = record.raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return Reject(record.file, record.line, field_name, reason, raw[:64_000], action)
+        return Reject(record.file, record.line, field_name, reason, raw[:RAW_LIMIT], action)
 
     def reject(field_name: str, reason: str) -> tuple[None, tuple[Reject, ...]]:
         return None, (problem(field_name, reason),)

@@ -17,6 +17,7 @@ read through `views`; every part shares `Database`'s connection and helpers.
 
 from __future__ import annotations
 
+from dedup.model import utc_naive
 from dedup.store.admin import AdminStore
 from dedup.store.analysis import AnalysisStore
 from dedup.store.articles import ArticleStore
@@ -26,7 +27,6 @@ from dedup.store.db import (
     CandidateRows,
     Database,
     is_interrupt,
-    utc_naive,
     waiting_writer,
 )
 from dedup.store.index import IndexStore

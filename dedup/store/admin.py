@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from dedup.errors import StoreError
 from dedup.store.views import ViewStore
+from dedup.tables import table as declared_table
 
 
 class AdminStore(ViewStore):
@@ -21,37 +22,67 @@ class AdminStore(ViewStore):
     )  # fmt: skip
 
     def import_parquet(self, folder: Path, run_id: int) -> dict[str, int]:
-        """Load the tables a Spark run wrote (`dedup.engines.spark`) into this empty database,
-        stamped with `run_id`; Spark's signed 64-bit hashes become UBIGINT again."""
-        if self.counts()["articles"]:
-            raise StoreError(f"{self.path} already has articles: import Spark results into a new database")
-        unsigned = (
-            "CASE WHEN {c} < 0 THEN ({c}::HUGEINT + 18446744073709551616)::UBIGINT ELSE {c}::UBIGINT END"
-        )
+        """Append the tables a Spark run wrote (`dedup.engines.spark`) to this database (new
+        or the one the run was computed against, see `finish.import_results`), stamped with
+        `run_id`; Spark's signed 64-bit hashes become UBIGINT again
+        (`dedup.tables.Table.import_expression`)."""
         counts = {}
-        for table in self.SPARK_TABLES:
-            source = folder / table
+        for name in self.SPARK_TABLES:
+            source = folder / name
             if not source.exists():
-                raise StoreError(f"{folder} has no {table}/: not the output of a Spark run")
-            names = [name for name, _ in self.table_columns()[table]]
-            exprs = []
-            for name in names:
-                if name == "run_id":
-                    exprs.append(str(int(run_id)))
-                elif name in ("exact_hash", "key"):
-                    exprs.append(unsigned.format(c=name))
-                else:
-                    exprs.append(name)
+                raise StoreError(f"{folder} has no {name}/: not the output of a Spark run")
+            declared = declared_table(name)
+            names = list(declared.names)
+            exprs = [str(int(run_id)) if c == "run_id" else declared.import_expression(c) for c in names]
             pattern = str(source / "*.parquet").replace("'", "''")
-            order = "ORDER BY article_key" if "article_key" in names and table != "hot_buckets" else ""
+            order = "ORDER BY article_key" if "article_key" in names and name != "hot_buckets" else ""
             self.con.execute(
-                f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(exprs)} "
+                f"INSERT INTO {name} ({', '.join(names)}) SELECT {', '.join(exprs)} "
                 f"FROM read_parquet('{pattern}') {order}"
             )
-            counts[table] = int(
+            counts[name] = int(
                 self.con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0]
             )
         return counts
+
+    def spark_clusters(
+        self, folder: Path
+    ) -> tuple[list[int], list[tuple[str, int, int]], list[tuple[Any, ...]]]:
+        """The clusters a Spark run rebuilt: (the articles of the components it rebuilt,
+        `clusters` rows, `cluster_members` rows), for `replace_clusters_of`."""
+
+        def read(name: str, columns: str) -> list[tuple[Any, ...]]:
+            pattern = str(folder / name / "*.parquet").replace("'", "''")
+            return self.con.execute(
+                f"SELECT {columns} FROM read_parquet('{pattern}') ORDER BY ALL"
+            ).fetchall()
+
+        keys = [int(k) for (k,) in read("cluster_keys", "article_key")]
+        rows = [(str(c), int(o), int(n)) for c, o, n in read("clusters", "cluster_id, origin, size")]
+        members = read("cluster_members", "cluster_id, article_key, position, relation, score")
+        return keys, rows, members
+
+    BASE_TABLES: ClassVar[dict[str, str]] = {
+        "articles": "article_key, article_id, version, content_hash, outlet, published, published_utc, wire, body",
+        "paragraphs": "*", "sentences": "*", "signatures": "*", "doc_bands": "*", "passage_bands": "*",
+        "article_vectors": "*", "pairs": "a, b, relation, score",
+    }  # fmt: skip
+    """What a Spark increment reads of the database it adds to (`export_base`)."""
+
+    def export_base(self, folder: Path) -> int:
+        """Write what a Spark increment needs of this database as Parquet under `folder`, a
+        directory per table, 64-bit hashes as Spark's signed longs
+        (`Table.export_expression`); the next article key, which the run numbers from."""
+        for name, columns in self.BASE_TABLES.items():
+            declared = declared_table(name)
+            names = declared.names if columns == "*" else tuple(c.strip() for c in columns.split(","))
+            exprs = ", ".join(declared.export_expression(c) for c in names if c != "run_id")
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            target = str(folder / name / "part-0.parquet").replace("'", "''")
+            self.con.execute(f"COPY (SELECT {exprs} FROM {name}) TO '{target}' (FORMAT parquet)")
+        return int(
+            self.con.execute("SELECT coalesce(max(article_key), 0) + 1 FROM articles").fetchall()[0][0]
+        )
 
     def check(self) -> list[dict[str, Any]]:
         """Every invariant the stages rely on, with how many rows break it and one example.
@@ -155,10 +186,10 @@ class AdminStore(ViewStore):
         """One Parquet file per table, written by DuckDB itself; rows per table."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
-        for table in self.table_columns():
-            target = str(folder / f"{table}.parquet").replace("'", "''")
-            self.con.execute(f"COPY \"{table}\" TO '{target}' (FORMAT parquet)")
-            counts[table] = int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
+        for name in self.table_columns():
+            target = str(folder / f"{name}.parquet").replace("'", "''")
+            self.con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+            counts[name] = int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
         return counts
 
     def feed_records(self) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ from datetime import datetime
 import numpy as np
 
 from dedup.errors import StoreError
-from dedup.model import Article, Paragraph, Reject, Sentence
-from dedup.store.db import Database, utc_naive
+from dedup.model import Article, Paragraph, Reject, Sentence, utc_naive
+from dedup.store.db import Database
 
 
 class ArticleStore(Database):

@@ -21,6 +21,7 @@ import numpy as np
 
 from dedup.errors import BusyError, StoreError
 from dedup.store.schema import APP, MIGRATIONS, SCHEMA_VERSION
+from dedup.tables import TABLES
 
 CandidateRows = list[tuple[Any, ...]]
 _REF = "{t}.article_id || CASE WHEN {t}.version > 1 THEN '@v' || {t}.version ELSE '' END"
@@ -44,13 +45,6 @@ REJECT_KINDS = {
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")
-
-
-def utc_naive(moment: datetime | None) -> datetime | None:
-    """A time as the store keeps it (`published_utc`): UTC, without a zone."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class Database:
@@ -156,11 +150,14 @@ class Database:
         if self.read_only:
             raise StoreError(f"{self.path} needs an upgrade (schema {version}); open it for writing once")
         with self.transaction():
-            if version == 0:
+            if version == 0:  # a new database: today's tables, as declared in dedup.tables
                 self.con.execute("CREATE TABLE dedup_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
                 self.con.execute("INSERT INTO dedup_meta VALUES ('app', ?), ('schema_version', '0')", [APP])
-            for number in range(version, SCHEMA_VERSION):
-                MIGRATIONS[number](self.con)
+                for declared in TABLES:
+                    self.con.execute(declared.ddl())
+            else:  # an older one: the migrations since its version, in order
+                for number in range(version, SCHEMA_VERSION):
+                    MIGRATIONS[number](self.con)
             self.con.execute(
                 "UPDATE dedup_meta SET value = ? WHERE key = 'schema_version'",
                 [str(SCHEMA_VERSION)],

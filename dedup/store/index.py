@@ -12,7 +12,9 @@ import numpy as np
 
 from dedup.errors import StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
-from dedup.store.db import CandidateRows, Database, utc_naive
+from dedup.model import utc_naive
+from dedup.stages import candidate_queries
+from dedup.store.db import CandidateRows, Database
 
 
 class IndexStore(Database):
@@ -119,102 +121,27 @@ class IndexStore(Database):
         In every bucket only the first `max_bucket` articles (by key) pair with each other;
         a later arrival is left out and its bucket recorded in `hot_buckets`. The rule
         depends only on key order, so indexing in several runs gives the same pairs as one.
-        Identical articles past the cap still pair with the first of their group.
+        Identical articles past the cap still pair with the first of their group. The SQL is
+        `dedup.stages.candidate_queries`, which the Spark engine runs too.
         """
         con = self.con
+        queries = candidate_queries("duckdb", max_bucket, window_days)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _new AS SELECT article_key FROM signatures WHERE run_id = ?",
+            "CREATE OR REPLACE TEMP TABLE new_keys AS SELECT article_key FROM signatures WHERE run_id = ?",
             [run_id],
         )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _doc_hits AS
-            WITH touched AS (SELECT DISTINCT band, key FROM doc_bands WHERE article_key IN (SELECT article_key FROM _new)),
-            m AS (
-                SELECT d.article_key, d.band, d.key,
-                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
-                FROM doc_bands d JOIN touched USING (band, key))
-            SELECT n.band, n.key, n.rank, o.article_key AS a, n.article_key AS b
-            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
-            WHERE n.article_key IN (SELECT article_key FROM _new)
-            """
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _passage_hits AS
-            WITH touched AS (SELECT DISTINCT band, key FROM passage_bands WHERE article_key IN (SELECT article_key FROM _new)),
-            m AS (
-                SELECT d.article_key, d.paragraph, d.band, d.key,
-                       dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
-                FROM passage_bands d JOIN touched USING (band, key))
-            SELECT n.band, n.key, n.rank, o.article_key AS a, o.paragraph AS a_paragraph,
-                   n.article_key AS b, n.paragraph AS b_paragraph
-            FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
-            WHERE n.article_key IN (SELECT article_key FROM _new)
-            """
-        )
-        for kind, table in (("document", "_doc_hits"), ("passage", "_passage_hits")):
-            con.execute(
-                f"""
-                INSERT INTO hot_buckets
-                SELECT ?, ?, band, key, max(rank) FROM {table}
-                WHERE rank > ? GROUP BY band, key
-                """,
-                [run_id, kind, max_bucket],
-            )
-        window = (
-            ""
-            if window_days is None
-            else (
-                f"AND (x.published_utc IS NULL OR y.published_utc IS NULL OR "
-                f"abs(epoch(x.published_utc) - epoch(y.published_utc)) <= {float(window_days) * 86400.0})"
-            )
-        )
-        rows = con.execute(
-            f"""
-            WITH exact AS (
-                SELECT s.article_key, s.exact_hash,
-                       dense_rank() OVER (PARTITION BY s.exact_hash ORDER BY s.article_key) AS rank
-                FROM signatures s
-                WHERE s.exact_hash IN (SELECT exact_hash FROM signatures WHERE run_id = ? AND exact_hash <> 0)
-            ),
-            exact_pairs AS (
-                SELECT o.article_key AS a, n.article_key AS b FROM exact n
-                JOIN exact o ON o.exact_hash = n.exact_hash AND o.article_key < n.article_key
-                WHERE n.article_key IN (SELECT article_key FROM _new) AND (n.rank <= ? OR o.rank = 1)
-            ),
-            doc_pairs AS (SELECT DISTINCT a, b FROM _doc_hits WHERE a IS NOT NULL AND rank <= ?),
-            passage_pairs AS (
-                SELECT a, b, count(DISTINCT (a_paragraph, b_paragraph)) AS n FROM _passage_hits
-                WHERE a IS NOT NULL AND rank <= ? GROUP BY a, b
-            ),
-            pairs AS (
-                SELECT a, b, bool_or(e) AS via_exact, bool_or(d) AS via_document, bool_or(p) AS via_passage,
-                       max(n) AS passage_pairs
-                FROM (
-                    SELECT a, b, true AS e, false AS d, false AS p, 0 AS n FROM exact_pairs
-                    UNION ALL SELECT a, b, false, true, false, 0 FROM doc_pairs
-                    UNION ALL SELECT a, b, false, false, true, n FROM passage_pairs
-                ) GROUP BY a, b
-            )
-            SELECT p.a, p.b, p.via_exact, p.via_document, p.via_passage, p.passage_pairs,
-                   x.outlet <> '' AND x.outlet = y.outlet AS same_outlet
-            FROM pairs p
-            JOIN articles x ON x.article_key = p.a
-            JOIN articles y ON y.article_key = p.b
-            WHERE true {window}
-            ORDER BY p.a, p.b
-            """,
-            [run_id, max_bucket, max_bucket, max_bucket],
-        ).fetchall()
-        return rows
+        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_hits AS {queries.doc_hits}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE passage_hits AS {queries.passage_hits}")
+        for kind, hits in (("document", "doc_hits"), ("passage", "passage_hits")):
+            con.execute(f"INSERT INTO hot_buckets SELECT ?, * FROM ({queries.hot(kind, hits)})", [run_id])
+        return con.execute(queries.pairs).fetchall()
 
     def candidate_passage_pairs(self, run_id: int, max_bucket: int) -> None:
         """Keep the colliding paragraph pairs of the candidates stored in `run_id`."""
         self.con.execute(
             """
             INSERT INTO candidate_passages
-            SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM _passage_hits h
+            SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM passage_hits h
             JOIN candidates c ON c.a = h.a AND c.b = h.b AND c.run_id = ?
             WHERE h.a IS NOT NULL AND h.rank <= ?
             ORDER BY h.a, h.b, h.a_paragraph, h.b_paragraph

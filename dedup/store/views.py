@@ -12,8 +12,8 @@ import numpy as np
 
 from dedup.align import order_alignments
 from dedup.cluster import Node, origin_rank
-from dedup.model import Alignment, Comparison, Edit
-from dedup.store.db import _HEADLINE, _REF, REJECT_KINDS, Database, utc_naive
+from dedup.model import Alignment, Comparison, Edit, utc_naive
+from dedup.store.db import _HEADLINE, _REF, REJECT_KINDS, Database
 
 
 class ViewStore(Database):

@@ -75,3 +75,26 @@ def test_a_newer_database_is_refused(current: Path, tmp_path: Path) -> None:
     con.close()
     with pytest.raises(StoreError, match="newer dedup"):
         Store.open(newer)
+
+
+def schema_of(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every column (name, type, nullable, default) and every constraint, in order."""
+    cols = con.execute(
+        """SELECT table_name, ordinal_position, column_name, data_type, is_nullable, column_default
+           FROM information_schema.columns WHERE table_schema = 'main' ORDER BY ALL"""
+    ).fetchall()
+    constraints = con.execute(
+        "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() ORDER BY ALL"
+    ).fetchall()
+    return cols, constraints
+
+
+def test_the_declared_tables_are_the_migrated_ones(tmp_path: Path) -> None:
+    """`dedup.tables` (a new database, the Spark schemas) and the migrations (an old file
+    brought up to date) describe one schema."""
+    declared = tmp_path / "declared.duckdb"
+    with Store.open(declared):
+        pass
+    migrated = written_at(SCHEMA_VERSION, declared, tmp_path / "migrated.duckdb")
+    with duckdb.connect(str(declared)) as x, duckdb.connect(str(migrated)) as y:
+        assert schema_of(x) == schema_of(y)

@@ -14,11 +14,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "dedup"
 CORE = {
     "align", "cluster", "errors", "evaluate", "fingerprint", "lsh", "minhash", "model", "normalize",
-    "provenance", "score", "segment", "semantic", "shingle", "similarity", "stages", "templates",
+    "provenance", "score", "segment", "semantic", "shingle", "similarity", "stages", "tables", "templates",
 }  # fmt: skip
 """The pure core: text in, results out; no database, no engine, no interface."""
-OUTER = ("dedup.store", "dedup.pipeline", "dedup.engines", "dedup.cli", "dedup.web", "dedup.report",
-         "dedup.trace", "dedup.export")  # fmt: skip
+OUTER = ("dedup.store", "dedup.pipeline", "dedup.finish", "dedup.engines", "dedup.cli", "dedup.web",
+         "dedup.report", "dedup.trace", "dedup.export")  # fmt: skip
 
 
 def modules() -> dict[str, set[str]]:
@@ -57,7 +57,15 @@ def test_the_core_imports_no_outer_part(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("dedup.store")))
 def test_the_store_imports_no_stage_driver_or_interface(name: str) -> None:
-    for outer in ("dedup.pipeline", "dedup.engines", "dedup.cli", "dedup.web", "dedup.report", "dedup.trace"):
+    for outer in (
+        "dedup.pipeline",
+        "dedup.finish",
+        "dedup.engines",
+        "dedup.cli",
+        "dedup.web",
+        "dedup.report",
+        "dedup.trace",
+    ):
         assert not imports(name, outer), f"{name} imports {outer}"
 
 

@@ -1,0 +1,134 @@
+"""The last stages over a store, shared by both engines: story clusters from the strong
+pairs, paragraph provenance, and the import of a Spark run's tables.
+
+The local engine (`dedup.pipeline`) ends every ingest with `cluster_and_trace`; the Spark
+engine (`dedup.engines.spark`) clusters on the cluster and hands its tables to
+`import_results`, which appends them and traces provenance here. Either way the same pure
+functions (`cluster.build_clusters`, `cluster.cluster_rows`, `provenance.paragraph_sources`)
+make the rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from dedup.cluster import Edge, Node, build_clusters, cluster_rows
+from dedup.errors import StoreError
+from dedup.fingerprint import IndexConfig
+from dedup.model import ClusterSummary
+from dedup.provenance import SentenceLink, paragraph_sources
+from dedup.store import Store
+
+TRACE_BATCH = 20_000
+"""Articles whose paragraph provenance is traced per batch."""
+
+Steps = Callable[[str, int, int], None]
+"""`steps(stage, done, total)`: how far a long stage has got (the CLI draws a bar a stage)."""
+
+
+def no_steps(stage: str, done: int, total: int) -> None:
+    """The default `Steps`: report nothing."""
+
+
+def cluster_and_trace(
+    store: Store, run_id: int, *, min_share: float = 0.5, steps: Steps = no_steps
+) -> ClusterSummary:
+    """Rebuild the story clusters that pairs verified in `run_id` can change, and trace
+    paragraph provenance of every article touched by such a pair.
+
+    Clusters are a pure function of the strong pairs, computed per connected component
+    (`build_clusters` never crosses one), so only the components holding this run's pairs
+    are rebuilt: any split of the input into runs gives the same clusters, and a day's
+    increment costs what its own stories cost, not what the whole database holds.
+    Provenance is recomputed for both sides of each new pair, since a late-arriving
+    original changes who copied whom.
+    """
+    steps("clusters", 0, 0)
+    strong = store.strong_component(run_id)
+    keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
+    info = store.nodes(keys)
+    nodes = {k: Node(k, info[k][0], info[k][1]) for k in keys if k in info}
+    edges = [Edge(a, b, r, sc) for a, b, r, sc in strong]
+    clusters = build_clusters(nodes, edges)
+    rows, members = cluster_rows(clusters, edges)
+    store.replace_clusters_of(keys, rows, members, run_id)
+    steps("clusters", len(clusters), len(clusters))
+    return trace_run(store, run_id, min_share=min_share, steps=steps)
+
+
+def trace_run(
+    store: Store, run_id: int, *, min_share: float = 0.5, steps: Steps = no_steps
+) -> ClusterSummary:
+    """Trace the paragraph provenance of every article on a side of a pair of `run_id`."""
+    touched = store.pairs_touching(run_id)
+    reused = 0
+    for start in range(0, len(touched), TRACE_BATCH):
+        steps("provenance", start, len(touched))
+        reused += _trace(store, touched[start : start + TRACE_BATCH], run_id, min_share)
+    steps("provenance", len(touched), len(touched))
+    total, clustered = store.cluster_counts()
+    return ClusterSummary(clusters=total, clustered=clustered, traced=len(touched), reused_paragraphs=reused)
+
+
+def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> int:
+    """Store the paragraph provenance of `touched`; the number of paragraphs with a source."""
+    links = store.links_of(touched)
+    others = sorted({o for _, _, o, _, _ in links} | set(touched))
+    info = store.nodes(others)
+    ordering = {k: Node(k, info[k][0], info[k][1]) for k in others if k in info}
+    paragraphs, sentences = store.layout(others)
+    paragraph_of = {(k, i): p for k, sents in sentences.items() for i, (p, _) in enumerate(sents)}
+    by_article: dict[int, list[SentenceLink]] = {}
+    for article, sentence, other, other_sentence, kind in links:
+        by_article.setdefault(article, []).append(SentenceLink(sentence, other, other_sentence, kind))
+    reuse_rows = []
+    for key in touched:
+        if key not in ordering:
+            continue
+        for src in paragraph_sources(
+            ordering[key], paragraphs.get(key, []), sentences.get(key, []), by_article.get(key, []),
+            ordering, paragraph_of, min_share=min_share,
+        ):  # fmt: skip
+            reuse_rows.append(
+                (key, src.paragraph, src.source, src.source_paragraph, src.kind, src.share, run_id)
+            )
+    store.replace_reuse(touched, reuse_rows)
+    return sum(1 for r in reuse_rows if r[2] is not None)
+
+
+BASE = "base.json"
+"""What a Spark run was computed against: the database's next article key then."""
+
+
+def import_results(
+    store: Store, folder: Path, config: IndexConfig | None = None
+) -> tuple[int, ClusterSummary]:
+    """Append a Spark run's tables (`dedup.engines.spark.run`) to `store`, replace the
+    clusters it rebuilt and trace provenance with the local code, in one transaction.
+    (run id, clusters).
+
+    A run computed against this database (an increment) is refused once anything else was
+    written to it since: its keys and versions would no longer be the next ones.
+    """
+    config = config or IndexConfig()
+    base = json.loads((folder / BASE).read_text()) if (folder / BASE).exists() else {"next_key": 1}
+    with store.transaction():
+        if store.next_article_key() != int(base["next_key"]):
+            raise StoreError(
+                f"{store.path} changed since the Spark run in {folder} read it "
+                f"(next article key {store.next_article_key()}, the run assumed {base['next_key']}): run it again"
+            )
+        store.pin_index_config(config.pinned())
+        run_id = store.begin_run("import-results", {"folder": str(folder)})
+        counts = store.import_parquet(folder, run_id)
+        if (folder / "clusters").exists():  # clustered on Spark
+            keys, rows, members = store.spark_clusters(folder)
+            store.replace_clusters_of(keys, rows, members, run_id)
+            traced = trace_run(store, run_id)
+        else:
+            traced = cluster_and_trace(store, run_id)
+        store.finish_run(run_id, {"imported": counts, "clusters": dataclasses.asdict(traced)})
+    return run_id, traced
