@@ -5,8 +5,15 @@ engine on `local[2]`, both verifying lexically (`--no-embed`, so that the model'
 time does not dominate), tables compared row for row; then Spark time for growing slices
 of Reuters + BBC (5,000 to all 23,803 stories, the real corpora here).
 
+With `--scale N` instead: the first N articles of the scale corpus
+(`scripts/make_scale_corpus.py`, made when missing) through both engines into new
+databases, then the next 10,000 as an increment onto each (`dedup ingest --engine spark`
+onto an existing database), both lexical, every table compared after each step; writes
+bench/results/spark_scale.json.
+
 Writes bench/results/spark.json. Usage: python3 scripts/bench_spark.py [--smoke] [--out DIR]
-(--smoke: the first 80 articles of the demo feed, one Spark run, into a temporary folder)
+[--scale N] (--smoke: the scale mode on the demo feed, 60 articles and an increment of
+20 more, into a temporary folder)
 """
 
 from __future__ import annotations
@@ -16,30 +23,114 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import duckdb
 from _bench import REUTERS_JSONL, ROOT, bbc_records, options, print_table, require_corpora, save, write_jsonl
 
 from dedup.engines.spark import SparkOptions, run, session
+from dedup.engines.spark import ingest as spark_ingest
 from dedup.finish import import_results
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
-from tests.reliability.harness import snapshot
+from tests.reliability.harness import SNAPSHOT, snapshot
 
 LEXICAL = IngestOptions(verify=VerifyOptions(embed=False))
+SCALE = ROOT / "bench" / "scale"
+
+
+def differing(a: Path, b: Path) -> list[str]:
+    """The tables (as `harness.SNAPSHOT` reads them) whose rows differ between two
+    databases, compared inside DuckDB (a Python snapshot of 100,000 articles is gigabytes)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{a}' AS x (READ_ONLY)")
+        con.execute(f"ATTACH '{b}' AS y (READ_ONLY)")
+        out = []
+        for name, sql in SNAPSHOT.items():
+            left, right = (sql.replace(f" FROM {name}", f" FROM {db}.{name}") for db in ("x", "y"))
+            n = con.execute(
+                f"SELECT count(*) FROM (({left} EXCEPT ALL {right}) UNION ALL ({right} EXCEPT ALL {left}))"
+            ).fetchall()[0][0]
+            if n:
+                out.append(name)
+        return out
+    finally:
+        con.close()
+
+
+def timed(step: Any) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def scale_run(n: int, smoke: bool, work: Path, spark: Any) -> list[dict[str, Any]]:
+    """N articles into a new database, then the next `day` as an increment, on both engines."""
+    day = 20 if smoke else 10_000
+    if smoke:
+        lines = (ROOT / "data" / "demo_feed.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    else:
+        made = 10_000 * -(-(n + day) // 10_000)
+        corpus = SCALE / str(made) / "feed.jsonl"
+        if not corpus.exists():
+            import subprocess
+
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(made), "--out", str(SCALE)],
+                check=True,
+            )  # fmt: skip
+        with corpus.open(encoding="utf-8") as f:
+            lines = [line for _, line in zip(range(n + day), f, strict=False)]
+    first, second = work / "first.jsonl", work / "second.jsonl"
+    first.write_text("".join(lines[:n]), encoding="utf-8")
+    second.write_text("".join(lines[n : n + day]), encoding="utf-8")
+    local_db, spark_db = work / "local-scale.duckdb", work / "spark-scale.duckdb"
+    spark_options = SparkOptions(verify=LEXICAL.verify)
+    rows = []
+    for label, feed, count in (("new database", first, n), ("increment", second, day)):
+        with Store.open(local_db) as store:
+            local_s = timed(lambda s=store, f=feed: ingest(s, [str(f)], LEXICAL))
+        with Store.open(spark_db) as store:
+            spark_s = timed(lambda s=store, f=feed: spark_ingest(s, spark, [str(f)], spark_options))
+        with Store.open(spark_db, read_only=True) as store:
+            pairs = store.counts()["pairs"]
+        rows.append({
+            "step": label, "articles": count, "local_s": round(local_s, 1), "spark_s": round(spark_s, 1),
+            "spark_vs_local": round(spark_s / local_s, 2), "pairs": pairs,
+            "differing_tables": ", ".join(differing(local_db, spark_db)) or "none",
+        })  # fmt: skip
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main() -> None:
-    args = options(__doc__)
-    if args.smoke:
-        demo = (ROOT / "data" / "demo_feed.jsonl").open(encoding="utf-8")
-        reuters = [json.loads(line) for line in demo][:80]  # a few stories and their copies
-        corpus = reuters
-    else:
-        require_corpora()
-        reuters = [json.loads(line) for line in REUTERS_JSONL.open(encoding="utf-8")]
-        corpus = [{**r, "id": str(r["newid"])} for r in reuters] + bbc_records()
+    args = options(__doc__, lambda p: p.add_argument("--scale", type=int, default=0, metavar="N"))
+    if args.scale or args.smoke:
+        with tempfile.TemporaryDirectory(prefix="dedup-spark-scale-") as tmp:
+            spark = session("local[2]", "dedup-bench")
+            try:
+                n = 60 if args.smoke else args.scale
+                rows = scale_run(n, args.smoke, Path(tmp), spark)
+            finally:
+                spark.stop()
+        print_table(
+            rows, ["step", "articles", "local_s", "spark_s", "spark_vs_local", "pairs", "differing_tables"]
+        )
+        payload = {
+            "master": "local[2]",
+            "verify": "lexical",
+            "corpus": "scale",
+            "runs": rows,
+            "smoke": args.smoke,
+        }
+        print(f"wrote {save('spark_scale', payload, args)}")
+        return  # (the smoke runs this part only: the Reuters part below is the same `run`)
+    require_corpora()
+    reuters = [json.loads(line) for line in REUTERS_JSONL.open(encoding="utf-8")]
+    corpus = [{**r, "id": str(r["newid"])} for r in reuters] + bbc_records()
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-spark-bench-") as tmp:
         work = Path(tmp)
@@ -50,7 +141,7 @@ def main() -> None:
         local_seconds = time.perf_counter() - started
         spark = session("local[2]", "dedup-bench")
         try:
-            for n in (len(reuters),) if args.smoke else (len(reuters), 5_000, 10_000, len(corpus)):
+            for n in (len(reuters), 5_000, 10_000, len(corpus)):
                 part = feed if n == len(reuters) else write_jsonl(work / f"part{n}.jsonl", corpus[:n])
                 out, db = work / f"out{n}", work / f"spark{n}.duckdb"
                 started = time.perf_counter()
@@ -78,7 +169,7 @@ def main() -> None:
         rows,
         ["articles", "local_s", "spark_s", "with_import_s", "articles_per_s", "pairs", "identical_tables"],
     )
-    payload = {"master": "local[2]", "verify": "lexical", "runs": rows, "smoke": args.smoke}
+    payload = {"master": "local[2]", "verify": "lexical", "runs": rows, "smoke": False}
     print(f"wrote {save('spark', payload, args)}")
 
 

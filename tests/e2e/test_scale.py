@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup import pipeline
+from dedup import finish, pipeline
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
 from tests.conftest import ROOT, write_jsonl
@@ -29,7 +29,7 @@ def test_pool_and_small_batches_give_the_same_database(
         ingest(store, [str(FEED)], LEXICAL)
     monkeypatch.setattr(pipeline, "POOL_MIN_BYTES", 0)
     monkeypatch.setattr(pipeline, "VERIFY_BATCH", 3)
-    monkeypatch.setattr(pipeline, "TRACE_BATCH", 4)
+    monkeypatch.setattr(finish, "TRACE_BATCH", 4)
     monkeypatch.setattr(pipeline, "CANDIDATE_BATCH", 5)
     with Store.open(tmp_path / "pooled.duckdb") as store:
         summary = ingest(store, [str(FEED)], IngestOptions(batch_size=7, verify=VerifyOptions(embed=False)))
