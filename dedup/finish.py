@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dedup.cluster import Edge, Node, build_clusters, cluster_rows
+from dedup.cluster import Edge, build_clusters, cluster_rows
 from dedup.errors import StoreError
 from dedup.fingerprint import IndexConfig
 from dedup.model import ClusterSummary
@@ -49,8 +49,7 @@ def cluster_and_trace(
     steps("clusters", 0, 0)
     strong = store.strong_component(run_id)
     keys = sorted({k for a, b, _, _ in strong for k in (a, b)})
-    info = store.nodes(keys)
-    nodes = {k: Node(k, info[k][0], info[k][1]) for k in keys if k in info}
+    nodes = store.nodes(keys)
     edges = [Edge(a, b, r, sc) for a, b, r, sc in strong]
     clusters = build_clusters(nodes, edges)
     rows, members = cluster_rows(clusters, edges)
@@ -77,8 +76,7 @@ def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> i
     """Store the paragraph provenance of `touched`; the number of paragraphs with a source."""
     links = store.links_of(touched)
     others = sorted({o for _, _, o, _, _ in links} | set(touched))
-    info = store.nodes(others)
-    ordering = {k: Node(k, info[k][0], info[k][1]) for k in others if k in info}
+    ordering = store.nodes(others)
     paragraphs, sentences = store.layout(others)
     paragraph_of = {(k, i): p for k, sents in sentences.items() for i, (p, _) in enumerate(sents)}
     by_article: dict[int, list[SentenceLink]] = {}

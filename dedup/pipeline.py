@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from dedup.cluster import Node, origin_rank
+from dedup.cluster import origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
@@ -555,8 +555,7 @@ def verify_run(
         texts = store.side_texts([k for pair in batch for k in pair])
         holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
         sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
-        info = store.nodes(sorted(sides))
-        rank = {k: origin_rank(Node(k, info[k][0], info[k][1])) for k in info}
+        rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
         for at in range(0, len(batch), VERIFY_STEP):  # judged a step at a time, for progress
             steps("verification", start + at, len(pairs))
             rows, alignment_rows, found, compared, distinct = judge_pairs(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dedup.align import AlignConfig
+from dedup.embed import DIMENSIONS
 from dedup.minhash import containment_many, jaccard_many
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.templates import Holders
@@ -69,7 +70,7 @@ def judge_pairs(
             distinct.setdefault(sides[a].sentences[i], len(distinct))
         for j in open_b:
             distinct.setdefault(sides[b].sentences[j], len(distinct))
-    vectors = encode(list(distinct)) if distinct else np.zeros((0, 384), dtype=np.float32)
+    vectors = encode(list(distinct)) if distinct else np.zeros((0, DIMENSIONS), dtype=np.float32)
     rows: list[tuple[object, ...]] = []
     alignment_rows: list[tuple[object, ...]] = []
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from dedup.cluster import Node, origin_rank
-from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
+from dedup.embed import DIMENSIONS, CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.fingerprint import IndexConfig, fingerprint
 from dedup.model import Article, utc_naive
 from dedup.provenance import SentenceLink, paragraph_sources
@@ -81,15 +81,14 @@ def trace(
     holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes} | set(side.keys))
     sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
     sides[me] = side
-    info = store.nodes(keys)
-    nodes = {k: Node(k, info[k][0], info[k][1]) for k in info}
+    nodes = store.nodes(keys)
     nodes[me] = Node(me, utc_naive(article.published), article.wire)
     rank = {k: origin_rank(n) for k, n in nodes.items()}
     encode: Callable[[list[str]], np.ndarray]
     if full is not None:
         encode = CachedEmbedder(full, store).encode
     else:
-        encode = lambda sentences: np.zeros((len(sentences), 384), dtype=np.float32)  # noqa: E731
+        encode = lambda sentences: np.zeros((len(sentences), DIMENSIONS), dtype=np.float32)  # noqa: E731
     verify = VerifyOptions(embed=options.embed and full is not None)
     pairs = [(k, me) for k in keys if k in sides]
     started = time.perf_counter()

@@ -249,7 +249,7 @@ def create_app(db: Path, compare: Callable[[str, str], Comparison] | None = None
 
         comparison = await comparer.run_async(a_text, b_text)
         sides = [
-            DiffSide(ref, ref, "", tuple(x.text_of(s) for s in x.sentences))
+            DiffSide.of(x, ref)
             for ref, x in (("text A", article_from_text(a_text)), ("text B", article_from_text(b_text)))
         ]
         return page("diff.html.j2", c=comparison, a=sides[0], b=sides[1], rows=diff_rows(comparison, *sides))

@@ -133,9 +133,7 @@ def diff_command(
         finally:
             if store is not None:
                 store.close()
-    sides = [
-        DiffSide(x.ref, x.title, x.outlet, tuple(x.text_of(s) for s in x.sentences)) for x in (left, right)
-    ]
+    sides = [DiffSide.of(x) for x in (left, right)]
     if html is not None:
         html.write_text(render_html(comparison, *sides), encoding="utf-8")
         err.print(f"wrote {html}")

@@ -40,6 +40,7 @@ from dedup.fingerprint import IndexConfig, fingerprint
 from dedup.finish import BASE, import_results
 from dedup.ingest import MAX_CHARS, FieldMap, build_article
 from dedup.ingest.readers import RAW_LIMIT, RawRecord, parse_json_line
+from dedup.minhash import EMPTY
 from dedup.model import Article, ClusterSummary, Paragraph, Reject, Sentence, utc_naive
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
@@ -149,7 +150,7 @@ def _estimates(partition: Iterator[Any], num_perm: int) -> Iterator[tuple[Any, .
     rows = list(partition)
     if not rows:
         return
-    empty = np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32).tobytes()  # no shingles
+    empty = np.full(num_perm, EMPTY, dtype=np.uint32).tobytes()  # no shingles
 
     def signatures(name: str) -> np.ndarray:
         blob = b"".join(r[name] or empty for r in rows)

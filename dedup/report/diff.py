@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from dedup.model import Alignment, Comparison, Edit
+from dedup.model import Alignment, Article, Comparison, Edit
 from dedup.report.output import outlet_label, utc_minute
 
 KIND_LABEL = {
@@ -32,6 +32,12 @@ class DiffSide:
     title: str
     outlet: str
     sentences: tuple[str, ...]
+
+    @classmethod
+    def of(cls, article: Article, ref: str | None = None) -> DiffSide:
+        """An article's side: its ref, title, outlet and sentences (`ref` for a pasted text)."""
+        return cls(ref or article.ref, ref or article.title, article.outlet,
+                   tuple(article.text_of(s) for s in article.sentences))  # fmt: skip
 
 
 def diff_document(comparison: Comparison, a: DiffSide, b: DiffSide) -> dict[str, Any]:

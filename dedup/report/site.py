@@ -182,10 +182,7 @@ def article_context(store: Store, ref: str) -> dict[str, Any]:
 
 
 def diff_side(store: Store, key: int) -> DiffSide:
-    article = store.load_article(key)
-    return DiffSide(
-        article.ref, article.title, article.outlet, tuple(article.text_of(s) for s in article.sentences)
-    )
+    return DiffSide.of(store.load_article(key))
 
 
 def diff_context(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from dedup.cluster import Node
 from dedup.store.db import _REF, Database
 from dedup.templates import MIN_ARTICLES, Holders
 
@@ -142,15 +142,15 @@ class AnalysisStore(Database):
         ).fetchall()[0]
         return int(row[0]), int(row[1])
 
-    def nodes(self, keys: Sequence[int]) -> dict[int, tuple[datetime | None, str]]:
-        """(published UTC, wire) of articles, for ordering who came first."""
+    def nodes(self, keys: Sequence[int]) -> dict[int, Node]:
+        """What ordering who came first needs of articles (`cluster.Node`), by key."""
         if not keys:
             return {}
         with self._registered("_node_keys", {"article_key": np.asarray(sorted(set(keys)), dtype=np.int64)}):
             rows = self.con.execute(
                 "SELECT a.article_key, a.published_utc, a.wire FROM articles a JOIN _node_keys USING (article_key)"
             ).fetchall()
-        return {int(k): (p, w) for k, p, w in rows}
+        return {int(k): Node(int(k), p, w) for k, p, w in rows}
 
     def replace_clusters_of(
         self,

@@ -12,6 +12,7 @@ import numpy as np
 
 from dedup.errors import StoreError
 from dedup.fingerprint import ArticleText, Fingerprints
+from dedup.minhash import EMPTY
 from dedup.model import utc_naive
 from dedup.stages import candidate_queries
 from dedup.store.db import CandidateRows, Database
@@ -157,7 +158,7 @@ class IndexStore(Database):
             ).fetchall()
         if len(rows) != len(keys):
             raise StoreError("some candidate articles have no signature")
-        empty = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32).tobytes()
+        empty = np.full(num_perm, EMPTY, dtype=np.uint32).tobytes()  # no shingles
         sigs = np.frombuffer(b"".join(r[0] or empty for r in rows), dtype=np.uint32).reshape(
             len(rows), num_perm
         )
