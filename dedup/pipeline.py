@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,13 +31,17 @@ from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import VerifyOptions, estimates, judge_pairs
 from dedup.store import Store, is_interrupt
+from dedup.templates import Holders
 
 T = TypeVar("T")
 
 VERIFY_BATCH = 20_000
 """Candidate pairs whose texts are read per batch (the texts of ~20,000 pairs: ~100 MB)."""
-VERIFY_STEP = 2_000
+VERIFY_STEP = 1_000
 """Of those, pairs judged (aligned, embedded, written) at a time: progress moves per step."""
+VERIFY_POOL_MIN = 2 * VERIFY_STEP
+"""Lexical verification of fewer pairs stays in one process (a pool costs a fork and the
+pickling of every side)."""
 CANDIDATE_BATCH = 100_000
 """Candidate pairs scored from their signatures per batch (~100 MB of signatures)."""
 
@@ -525,6 +529,34 @@ def _assign_versions(store: Store, articles: list[Article], counts: dict[str, in
     return fresh
 
 
+Judged = tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[str, int], int, int]
+"""What `judge_pairs` returns: pairs rows, alignment rows, counts, sentences, embedded."""
+
+
+def _work(
+    chunk: list[tuple[int, int]],
+    sides: dict[int, SideText],
+    rank: dict[int, tuple[bool, float, bool, int]],
+    holders: dict[int, Holders],
+    options: VerifyOptions,
+    run_id: int,
+) -> tuple[Any, ...]:
+    """One step's share of a batch, for a worker: only its own sides, ranks and holders."""
+    keys = {k for pair in chunk for k in pair}
+    mine = {h: holders[h] for k in keys for h in sides[k].keys if h in holders}
+    return chunk, {k: sides[k] for k in keys}, {k: rank[k] for k in keys}, mine, options, run_id
+
+
+def _no_model(sentences: list[str]) -> np.ndarray:
+    raise AssertionError("lexical verification embeds nothing")
+
+
+def _judge_lexically(work: tuple[Any, ...]) -> Judged:
+    """`judge_pairs` without the model, in a worker process (`verify_run`)."""
+    chunk, sides, rank, holders, options, run_id = work
+    return judge_pairs(chunk, sides, rank, options, _no_model, run_id, holders)
+
+
 def verify_run(
     store: Store,
     run_id: int,
@@ -547,25 +579,46 @@ def verify_run(
     seconds = {} if seconds is None else seconds
     pairs = store.candidates_of_run(run_id)
     encode = encoder or Encoder(store, options.device, embedder, seconds)
+    workers = os.cpu_count() or 1
+    # Lexical verdicts are pure: their steps go to a process pool, one per core, and come
+    # back in order, so the rows written are the same as in one process. With the model,
+    # one process (torch uses the cores itself, and the embedding cache is the store's).
+    pool = (
+        ProcessPoolExecutor(max_workers=workers)
+        if not options.embed and workers > 1 and len(pairs) >= VERIFY_POOL_MIN
+        else None
+    )
 
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = embedded = 0
-    for start in range(0, len(pairs), VERIFY_BATCH):
-        batch = pairs[start : start + VERIFY_BATCH]
-        texts = store.side_texts([k for pair in batch for k in pair])
-        holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
-        sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
-        rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
-        for at in range(0, len(batch), VERIFY_STEP):  # judged a step at a time, for progress
-            steps("verification", start + at, len(pairs))
-            rows, alignment_rows, found, compared, distinct = judge_pairs(
-                batch[at : at + VERIFY_STEP], sides, rank, options, encode, run_id, holders
-            )
-            store.add_pairs(rows, alignment_rows)
-            for relation, n in found.items():
-                counts[relation] += n
-            sentences += compared
-            embedded += distinct
+    try:
+        for start in range(0, len(pairs), VERIFY_BATCH):
+            batch = pairs[start : start + VERIFY_BATCH]
+            texts = store.side_texts([k for pair in batch for k in pair])
+            holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
+            sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
+            rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
+            chunks = [batch[at : at + VERIFY_STEP] for at in range(0, len(batch), VERIFY_STEP)]
+            if pool is None:
+                judged: Iterable[Judged] = (
+                    judge_pairs(chunk, sides, rank, options, encode, run_id, holders) for chunk in chunks
+                )
+            else:
+                judged = pool.map(
+                    _judge_lexically, [_work(c, sides, rank, holders, options, run_id) for c in chunks]
+                )
+            for at, (rows, alignment_rows, found, compared, distinct) in zip(
+                range(0, len(batch), VERIFY_STEP), judged, strict=True
+            ):  # a step at a time, for progress
+                steps("verification", start + at, len(pairs))
+                store.add_pairs(rows, alignment_rows)
+                for relation, n in found.items():
+                    counts[relation] += n
+                sentences += compared
+                embedded += distinct
+    finally:
+        if pool is not None:
+            pool.shutdown()
     steps("verification", len(pairs), len(pairs))
     computed = encode.computed
     return VerifySummary(

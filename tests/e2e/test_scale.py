@@ -28,7 +28,9 @@ def test_pool_and_small_batches_give_the_same_database(
     with Store.open(tmp_path / "plain.duckdb") as store:
         ingest(store, [str(FEED)], LEXICAL)
     monkeypatch.setattr(pipeline, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "VERIFY_BATCH", 3)
+    monkeypatch.setattr(pipeline, "VERIFY_BATCH", 12)
+    monkeypatch.setattr(pipeline, "VERIFY_STEP", 5)  # several steps a batch, to the verification pool
+    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 0)
     monkeypatch.setattr(finish, "TRACE_BATCH", 4)
     monkeypatch.setattr(pipeline, "CANDIDATE_BATCH", 5)
     with Store.open(tmp_path / "pooled.duckdb") as store:
