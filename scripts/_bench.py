@@ -41,6 +41,20 @@ def bbc_records() -> list[dict[str, str]]:
     return records
 
 
+def scale_corpus(folder: Path, size: int) -> Path:
+    """The feed of the scale corpus (`scripts/make_scale_corpus.py`) with at least `size`
+    articles under `folder`, made when missing (it comes in chunks of 10,000)."""
+    import subprocess
+    import sys
+
+    made = 10_000 * -(-size // 10_000)
+    corpus = folder / str(made) / "feed.jsonl"
+    if not corpus.exists():
+        script = str(ROOT / "scripts" / "make_scale_corpus.py")
+        subprocess.run([sys.executable, script, "--size", str(made), "--out", str(folder)], check=True)
+    return corpus
+
+
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     with path.open("w", encoding="utf-8") as f:
         for record in records:

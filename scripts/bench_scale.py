@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _bench import RESULTS, ROOT, options, peak_rss_mb, print_table, require_corpora, run_phase, save
+from _bench import (
+    RESULTS,
+    ROOT,
+    options,
+    peak_rss_mb,
+    print_table,
+    require_corpora,
+    run_phase,
+    save,
+    scale_corpus,
+)
 
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
@@ -156,13 +165,8 @@ def main() -> None:
             0,
         )
     largest = max(sizes)
-    made = 10_000 * -(-largest // 10_000)  # the corpus comes in chunks of 10,000
-    corpus = scale / str(made) / "feed.jsonl"
-    if not corpus.exists():
-        subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(made), "--out", str(scale)],
-            check=True,
-        )  # fmt: skip
+    corpus = scale_corpus(scale, largest)
+    made = int(corpus.parent.name)
     work = scale / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

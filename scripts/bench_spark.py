@@ -28,7 +28,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import duckdb
-from _bench import REUTERS_JSONL, ROOT, bbc_records, options, print_table, require_corpora, save, write_jsonl
+from _bench import (
+    REUTERS_JSONL,
+    ROOT,
+    bbc_records,
+    options,
+    print_table,
+    require_corpora,
+    save,
+    scale_corpus,
+    write_jsonl,
+)
 
 from dedup.engines.spark import SparkOptions, run, session
 from dedup.engines.spark import ingest as spark_ingest
@@ -73,16 +83,7 @@ def scale_run(n: int, smoke: bool, work: Path, spark: Any) -> list[dict[str, Any
     if smoke:
         lines = (ROOT / "data" / "demo_feed.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     else:
-        made = 10_000 * -(-(n + day) // 10_000)
-        corpus = SCALE / str(made) / "feed.jsonl"
-        if not corpus.exists():
-            import subprocess
-
-            subprocess.run(
-                [sys.executable, str(ROOT / "scripts" / "make_scale_corpus.py"), "--size", str(made), "--out", str(SCALE)],
-                check=True,
-            )  # fmt: skip
-        with corpus.open(encoding="utf-8") as f:
+        with scale_corpus(SCALE, n + day).open(encoding="utf-8") as f:
             lines = [line for _, line in zip(range(n + day), f, strict=False)]
     first, second = work / "first.jsonl", work / "second.jsonl"
     first.write_text("".join(lines[:n]), encoding="utf-8")
