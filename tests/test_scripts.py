@@ -78,7 +78,7 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
     "bench_rewrites": ("rewrites", ["table", "cases"]),
     "bench_scale": ("scale", ["rows.*.wall_s", "rows.*.per_1k_s", "rows.*.peak_rss_mb"]),
     "bench_serve": ("serve", ["alone", "with_compares", "page_p99_ratio", "ingest_under_polling"]),
-    "bench_spark": ("spark", ["runs.*.spark_s", "runs.*.identical_tables"]),
+    "bench_spark": ("spark_scale", ["runs.*.spark_s", "runs.*.local_s", "runs.*.differing_tables"]),
     "bench_trace": ("trace", ["rows.*.p50_s", "rows.*.p95_s", "archive_articles"]),
     "bench_verify": ("verify", ["phases.*.pairs_per_s", "ratios.embed_all_vs_full_time"]),
     "calibrate_scoring": ("calibration", ["rows.*.accuracy"]),
@@ -109,6 +109,8 @@ def test_script_smoke(smoked: dict[str, dict[str, Any]], name: str) -> None:
         for dotted in wanted:
             values = field(data, dotted)
             assert values and all(v is not None for v in values), f"{file}.json: {dotted} = {values}"
+        if name == "bench_spark":  # the increment on Spark equals the local one, table for table
+            assert field(data, "runs.*.differing_tables") == ["none"], data["runs"]
     elif name == "make_demo":  # deterministic: the bundled demo feed, byte for byte
         for file in ("demo_feed.jsonl", "demo_truth.json"):
             assert (result["out"] / file).read_bytes() == (ROOT / "data" / file).read_bytes()
