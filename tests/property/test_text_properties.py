@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
 from dedup.ingest import FieldMap, build_article
 from dedup.ingest.readers import RawRecord
 from dedup.normalize import normalize_body
 from dedup.segment import segment
+from dedup.similarity import _partial_matrix
 from dedup.store import Store
 
 WORDS = st.sampled_from(
@@ -82,3 +85,17 @@ def test_store_roundtrip(tmp_path: Path, items: list[tuple[str, str]]) -> None:
             store.add_articles(articles, 1, 1)
         for key, article in enumerate(articles, start=1):
             assert store.load_article(key) == article
+
+
+SENTENCES = st.lists(st.one_of(PROSE, PROSE.map(lambda s: s * 3)), min_size=1, max_size=6)
+
+
+@given(SENTENCES, SENTENCES)
+@settings(max_examples=200, deadline=None)
+def test_the_cached_partial_ratio_is_rapidfuzz_cdist(a: list[str], b: list[str]) -> None:
+    """Verification reads `partial` cell by cell through a cache; the matrix is the one
+    `cdist` gives, long sentences (past rapidfuzz's 64-character fast path) included,
+    and asking again (from the cache) gives it again."""
+    want = process.cdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float32)
+    assert np.array_equal(_partial_matrix(a, b), want)
+    assert np.array_equal(_partial_matrix(a, b), want)
