@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import dedup.cli
 from dedup.cli import app
 from dedup.store import Store
-from tests.conftest import ROOT, bbc_records, write_jsonl, write_lock_held
+from tests.conftest import DATA, ROOT, bbc_records, write_jsonl, write_lock_held
 
 runner = CliRunner()
 DEMO = ROOT / "data" / "demo_feed.jsonl"
@@ -201,10 +201,10 @@ def test_help_and_counts_say_what_commands_do(tmp_path: Path) -> None:
     for name in FORMATS_IN:
         assert name in text
     assert not [line for line in text.splitlines() if "<bool>" in line and "--help" not in line]
-    warc = ROOT.parent / "shared" / "data" / "realworld" / "warc"
+    warc = DATA / "realworld" / "warc"
     files = sorted(warc.glob("*.warc*")) if warc.exists() else []
     if not files:
-        pytest.skip("no real WARC file in ../shared/data/realworld")
+        pytest.skip(f"no real WARC file in {warc}")
     db = tmp_path / "warc.duckdb"
     runner.invoke(app, ["ingest", *map(str, files), "--db", str(db), "-q", "--no-embed", "--keep-going"])
     stats = json.loads(runner.invoke(app, ["--db", str(db), "stats", "-f", "json"]).stdout)
