@@ -5,6 +5,8 @@ validated parameters, links that resolve, report pages that never collide."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -303,3 +305,44 @@ def test_an_ingest_completes_while_clients_poll(demo_db: Path, tmp_path: Path) -
 def test_json_of_a_hostile_record_is_escaped(hostile_db: Path) -> None:
     out = runner.invoke(app, ["pairs", "--db", str(hostile_db), "-f", "json"]).stdout
     assert "\x1b" not in out and json.loads(out)
+
+
+def test_a_killed_server_leaves_no_comparison_worker(demo_db: Path) -> None:
+    """`dedup serve` compares in a spawned worker process; killed (SIGKILL: no shutdown
+    runs), the server must not leave that worker, model loaded, waiting for ever."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dedup.cli", "--db", str(demo_db), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        reply = httpx.post(f"http://127.0.0.1:{port}/compare", data={"a": STORY, "b": STORY}, timeout=120)
+        assert reply.status_code == 200
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    if not workers:
+        pytest.skip("no /proc children list on this system")
+
+    def running(pid: int) -> bool:  # a zombie (exited, not yet reaped by init) has gone
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, workers)):
+        time.sleep(0.2)
+    alive = [p for p in workers if running(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)  # (the next run's memory)
+    assert not alive, f"worker processes {alive} outlived their server"
