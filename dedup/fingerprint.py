@@ -29,6 +29,7 @@ from dedup.shingle import (
     ngram_hashes,
     shingle_hashes,
 )
+from dedup.workers import process_pool
 
 MAX_BUCKET = 50
 
@@ -218,5 +219,5 @@ def fingerprint_parallel(
     slices = [items[i : i + size] for i in range(0, len(items), size)]
     if pool is not None:
         return concat(list(pool.map(fingerprint, slices, [config] * len(slices))))
-    with ProcessPoolExecutor(max_workers=workers) as own:
+    with process_pool(workers) as own:
         return concat(list(own.map(fingerprint, slices, [config] * len(slices))))

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, neare
 from dedup.stages import VerifyOptions, estimates, judge_pairs
 from dedup.store import Store, is_interrupt
 from dedup.templates import Holders
+from dedup.workers import process_pool
 
 T = TypeVar("T")
 
@@ -154,7 +155,7 @@ def _build_batches(
         return
     pending: collections.deque[Future[BuiltBatch]] = collections.deque()
     # The pool ends with the input (or when the caller closes this generator).
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         for batch in batches:
             pending.append(pool.submit(build, batch))
             if len(pending) > 2 * workers:
@@ -449,7 +450,7 @@ def _fingerprint_pending(
     pending = store.pending_count()
     workers = workers or os.cpu_count() or 1
     # A pool pays for itself only on big backlogs (it forks, and pickles every text twice).
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and pending >= 2 * batch_size else None
+    pool = process_pool(workers) if workers > 1 and pending >= 2 * batch_size else None
     done = 0
     try:
         while texts := store.unindexed_texts(batch_size):
@@ -584,9 +585,7 @@ def verify_run(
     # back in order, so the rows written are the same as in one process. With the model,
     # one process (torch uses the cores itself, and the embedding cache is the store's).
     pool = (
-        ProcessPoolExecutor(max_workers=workers)
-        if not options.embed and workers > 1 and len(pairs) >= VERIFY_POOL_MIN
-        else None
+        process_pool(workers) if not options.embed and workers > 1 and len(pairs) >= VERIFY_POOL_MIN else None
     )
 
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)

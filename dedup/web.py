@@ -16,9 +16,7 @@ Inputs are validated (400 with a message) and bounded; a missing cluster or arti
 from __future__ import annotations
 
 import json
-import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -47,6 +45,7 @@ from dedup.report.site import (
     render,
 )
 from dedup.store import Store
+from dedup.workers import process_pool
 
 MAX_PASTE_CHARS = 200_000
 """Characters (not bytes) of each pasted text."""
@@ -87,12 +86,7 @@ class Comparer:
                     import multiprocessing
 
                     context = multiprocessing.get_context("spawn")  # the server has threads
-                    self.pool = ProcessPoolExecutor(
-                        max_workers=COMPARE_WORKERS,
-                        mp_context=context,
-                        initializer=_exit_with_server,
-                        initargs=(os.getpid(),),
-                    )
+                    self.pool = process_pool(COMPARE_WORKERS, context)
                 else:
                     self.pool = ThreadPoolExecutor(max_workers=COMPARE_WORKERS)
             return self.pool
@@ -129,20 +123,6 @@ class Comparer:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _exit_with_server(server: int) -> None:
-    """Initializer of a comparison worker: a thread that ends the worker once the server
-    that started it is gone. A spawned worker holds both ends of its job queue, so it never
-    sees the server die (killed, or gone before it could say stop) and would otherwise wait
-    for ever with the model in its memory."""
-
-    def watch() -> None:
-        while os.getppid() == server:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
 
 
 def _compare_texts(a: str, b: str) -> Comparison:

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dedup"
 CORE = {
     "align", "cluster", "errors", "evaluate", "fingerprint", "lsh", "minhash", "model", "normalize",
     "provenance", "score", "segment", "semantic", "shingle", "similarity", "stages", "tables", "templates",
+    "workers",
 }  # fmt: skip
 """The pure core: text in, results out; no database, no engine, no interface."""
 OUTER = ("dedup.store", "dedup.pipeline", "dedup.finish", "dedup.engines", "dedup.cli", "dedup.web",

@@ -1,0 +1,59 @@
+"""Pool workers end with the process that made them (`dedup.workers`): an ingest or a
+server killed with SIGKILL runs no shutdown, and a plain ProcessPoolExecutor's workers
+then wait on their queue for ever, each holding a copy of the parent's memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped by init, has gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_leave_when_their_parent_is_killed(method: str, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time, multiprocessing\n"
+        "from dedup.workers import process_pool\n"
+        "def pid(_):\n"
+        "    time.sleep(0.05)\n"
+        "    return os.getpid()\n"
+        "if __name__ == '__main__':\n"
+        "    context = multiprocessing.get_context(sys.argv[1])\n"
+        "    pool = process_pool(2, context)\n"
+        "    print(' '.join(map(str, set(pool.map(pid, range(8))))), flush=True)\n"
+        "    time.sleep(120)\n",
+        encoding="utf-8",
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script), method], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert parent.stdout is not None
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert workers and all(map(running, workers))
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, workers)):
+        time.sleep(0.1)
+    alive = [p for p in workers if running(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f"{method} workers {alive} outlived their parent"
