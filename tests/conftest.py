@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +131,23 @@ def write_lock_held(db: Path) -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait()
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped by init, has gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def outliving(pids: list[int], seconds: float = 10.0) -> list[int]:
+    """Those of `pids` still running after up to `seconds`; they are killed (the next
+    test's memory), so a caller only has to assert the list is empty."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(map(running, pids)):
+        time.sleep(0.1)
+    alive = [p for p in pids if running(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    return alive

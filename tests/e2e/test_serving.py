@@ -5,8 +5,6 @@ validated parameters, links that resolve, report pages that never collide."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +19,7 @@ from typer.testing import CliRunner
 import dedup
 from dedup.cli import app
 from dedup.store import Store
-from tests.conftest import ROOT, write_jsonl
+from tests.conftest import ROOT, outliving, write_jsonl
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -250,14 +248,27 @@ def test_compares_never_freeze_pages(slow_server: str) -> None:
     assert results.count(200) == COMPARE_QUEUE and results.count(503) == 2
 
 
-def test_an_ingest_completes_while_clients_poll(demo_db: Path, tmp_path: Path) -> None:
-    db = tmp_path / "busy.duckdb"
-    db.write_bytes(demo_db.read_bytes())
-    port = free_port()
+def dedup_serve(db: Path, port: int) -> subprocess.Popen[bytes]:
+    """`dedup serve` of `db` in a process of its own, once it answers (30 s at most)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "dedup.cli", "--db", str(db), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return server
+
+
+def test_an_ingest_completes_while_clients_poll(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    port = free_port()
+    server = dedup_serve(db, port)
     stop = threading.Event()
     codes: list[int] = []
 
@@ -270,13 +281,6 @@ def test_an_ingest_completes_while_clients_poll(demo_db: Path, tmp_path: Path) -
                     time.sleep(0.05)
 
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         pollers = [threading.Thread(target=poll) for _ in range(4)]
         for t in pollers:
             t.start()
@@ -311,18 +315,8 @@ def test_a_killed_server_leaves_no_comparison_worker(demo_db: Path) -> None:
     """`dedup serve` compares in a spawned worker process; killed (SIGKILL: no shutdown
     runs), the server must not leave that worker, model loaded, waiting for ever."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "dedup.cli", "--db", str(demo_db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = dedup_serve(demo_db, port)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         reply = httpx.post(f"http://127.0.0.1:{port}/compare", data={"a": STORY, "b": STORY}, timeout=120)
         assert reply.status_code == 200
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
@@ -332,17 +326,5 @@ def test_a_killed_server_leaves_no_comparison_worker(demo_db: Path) -> None:
         server.wait(timeout=10)
     if not workers:
         pytest.skip("no /proc children list on this system")
-
-    def running(pid: int) -> bool:  # a zombie (exited, not yet reaped by init) has gone
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(map(running, workers)):
-        time.sleep(0.2)
-    alive = [p for p in workers if running(p)]
-    for p in alive:
-        os.kill(p, signal.SIGKILL)  # (the next run's memory)
+    alive = outliving(workers)
     assert not alive, f"worker processes {alive} outlived their server"

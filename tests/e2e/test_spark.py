@@ -99,7 +99,6 @@ def test_two_spark_batches_equal_two_local_ones(spark, tmp_path: Path) -> None: 
     assert len(tables["clusters"]) > 3 and tables["article_vectors"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute(HOT).fetchall()  # the cap was reached, on both engines alike
-    with duckdb.connect(str(db), read_only=True) as con:
         runs = con.execute("SELECT count(DISTINCT run_id) FROM pairs").fetchall()[0][0]
         crossing = con.execute(  # day two found copies of day-one stories
             "SELECT count(*) FROM pairs p JOIN articles x ON x.article_key = p.a JOIN articles y"

@@ -8,20 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
-
-def running(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, exited but not yet reaped by init, has gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
+from tests.conftest import ROOT, outliving, running
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -50,10 +41,5 @@ def test_workers_leave_when_their_parent_is_killed(method: str, tmp_path: Path) 
     assert workers and all(map(running, workers))
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(map(running, workers)):
-        time.sleep(0.1)
-    alive = [p for p in workers if running(p)]
-    for p in alive:
-        os.kill(p, signal.SIGKILL)
+    alive = outliving(workers)
     assert not alive, f"{method} workers {alive} outlived their parent"
