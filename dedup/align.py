@@ -17,6 +17,7 @@ and the embeddings' cosine in one probability).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -151,8 +152,10 @@ def _greedy(
     return matches
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def word_edits(a: str, b: str) -> tuple[Edit, ...]:
-    """Word-level changes between two sentences, as character spans of each.
+    """Word-level changes between two sentences, as character spans of each (cached: the
+    copies of one story bring the same edited pairs back).
 
     >>> word_edits("The train derailed on Tuesday.", "The train derailed early on Tuesday.")
     (Edit(op='insert', a_start=19, a_end=19, b_start=19, b_end=24),)
@@ -279,10 +282,9 @@ def order_alignments(matches: Sequence[Alignment], m: int, n: int) -> list[Align
     for j in range(n):
         if j in matched_b:
             continue
-        # place after the row with the largest b_index < j
-        position = 0
-        for k, row in enumerate(rows):
-            if row.b_index is not None and row.b_index < j:
-                position = k + 1
+        # place after the last row with a b_index < j
+        position = next(
+            (k + 1 for k in range(len(rows) - 1, -1, -1) if (b := rows[k].b_index) is not None and b < j), 0
+        )
         rows.insert(position, Alignment(None, j, "added", 0.0))
     return rows

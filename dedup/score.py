@@ -44,7 +44,7 @@ from dedup.embed import Embedder
 from dedup.model import Alignment, Article, Comparison, Relation
 from dedup.normalize import fold
 from dedup.segment import find_dateline
-from dedup.similarity import SentenceFacts, pair_similarities, sentence_facts, similarity_matrix
+from dedup.similarity import SentenceFacts, lexical_matrix, lexical_pairs, sentence_facts, similarity_matrix
 from dedup.templates import Holders
 
 
@@ -127,9 +127,9 @@ def lexical_alignment(a: SideText, b: SideText, config: AlignConfig = AlignConfi
     edited = [x for x in alignments if x.kind == "edited"]
     if not edited:
         return alignments
-    sims = pair_similarities(
-        [a.facts(x.a_index) for x in edited],  # type: ignore[arg-type]
-        [b.facts(x.b_index) for x in edited],  # type: ignore[arg-type]
+    sims = lexical_pairs(
+        [a.sentences[x.a_index] for x in edited],  # type: ignore[index]
+        [b.sentences[x.b_index] for x in edited],  # type: ignore[index]
     )
     graded = {
         (x.a_index, x.b_index): Alignment(x.a_index, x.b_index, x.kind, round(float(sim), 4), x.edits)
@@ -164,7 +164,7 @@ def rewrite_suspect(a: SideText, b: SideText, config: ScoreConfig = ScoreConfig(
     cb = [j for j, c in enumerate(b.countable) if c]
     if not ca or not cb or len(ca) * len(cb) > SUSPECT_PAIRS:
         return False
-    sims = similarity_matrix([a.facts(i) for i in ca], [b.facts(j) for j in cb])
+    sims = lexical_matrix([a.sentences[i] for i in ca], [b.sentences[j] for j in cb])
     short_is_a = sum(len(a.sentences[i]) for i in ca) <= sum(len(b.sentences[j]) for j in cb)
     best = sims.max(axis=1) if short_is_a else sims.max(axis=0)
     if float(best.mean()) < SUSPECT_SIMILARITY:
@@ -258,7 +258,7 @@ def _open_similarity(
     rest_b = [j for j, c in enumerate(b.countable) if c and j not in matched_b]
     if not rest_a or not rest_b or len(rest_a) * len(rest_b) > OPEN_LIMIT:
         return {}, {}, frozenset()
-    sims = similarity_matrix([a.facts(i) for i in rest_a], [b.facts(j) for j in rest_b])
+    sims = lexical_matrix([a.sentences[i] for i in rest_a], [b.sentences[j] for j in rest_b])
     if full is not None:
         pos_a = {i: k for k, i in enumerate(embedded_a)}
         pos_b = {j: k for k, j in enumerate(embedded_b)}

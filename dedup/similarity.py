@@ -239,6 +239,7 @@ _NOT_NAMES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def facts(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     """(numbers, names) of a sentence: digit runs, and capitalised words other than
     grammar words (a sentence's first word counts: it is usually its subject).
@@ -301,10 +302,24 @@ def sentence_facts(sentence: str) -> SentenceFacts:
     return SentenceFacts(text, words, words - STOPWORDS, numbers, names)
 
 
+SMALL_OVERLAP = 1_000
+
+
 def _set_overlap(
     a: Sequence[frozenset[str]], b: Sequence[frozenset[str]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(intersection, size of a, size of b) for every pair of sets, as m x n arrays."""
+    """(intersection, size of a, size of b) for every pair of sets, as m x n arrays
+    (float32: small integers, exact either way).
+
+    Up to `SMALL_OVERLAP` cells, set by set (most matrices are a few sentences square, where
+    numpy's set-up costs more than the intersections); beyond, as a product of incidence
+    matrices."""
+    if len(a) * len(b) <= SMALL_OVERLAP:
+        return (
+            np.array([[len(x & y) for y in b] for x in a], dtype=np.float32).reshape(len(a), len(b)),
+            np.array([len(x) for x in a], dtype=np.float32)[:, None],
+            np.array([len(y) for y in b], dtype=np.float32)[None, :],
+        )
     vocabulary: dict[str, int] = {}
     for s in (*a, *b):
         for w in s:
@@ -440,6 +455,76 @@ def similarity_matrix(
         return np.zeros((len(a), len(b)), dtype=np.float64)
     model = models()["full" if cosine is not None else "lexical"]
     return model.probability(feature_matrices(a, b, cosine))
+
+
+class _Memo:
+    """A bounded memo of sentence-pair similarities (`MEMO_CELLS` pairs, about 100 MB);
+    when full it starts again empty."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, str], float] = {}
+
+    def remember(self, keys: Sequence[tuple[str, str]], values: np.ndarray) -> None:
+        if len(self.cells) + len(keys) > MEMO_CELLS:
+            self.cells.clear()
+        self.cells.update(zip(keys, values.tolist(), strict=True))
+
+
+MEMO_CELLS = 1 << 18
+_matrix_memo = _Memo()
+_pair_memo = _Memo()  # apart: a pair's set overlaps are float64, a matrix's float32
+
+
+def lexical_matrix(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """`similarity_matrix` (lexical) of every pair of sentences `a` x `b`, the same numbers,
+    through a memo of sentence pairs.
+
+    Verification grades the sentences of every candidate pair that alignment leaves open,
+    and the copies of one story bring the same sentence pairs back again and again (45% of
+    the cells on the scale corpus had been graded before). Only the rows and columns with a
+    cell not seen are computed, as one smaller matrix: every feature is a function of its
+    cell alone, so a cell's number does not depend on the matrix it was computed in (a
+    property test holds the two equal)."""
+    out = np.zeros((len(a), len(b)), dtype=np.float64)
+    if not len(a) or not len(b):
+        return out
+    cells = _matrix_memo.cells
+    missing_rows: list[int] = []
+    missing_cols: set[int] = set()
+    for r, x in enumerate(a):
+        row = [cells.get((x, y)) for y in b]
+        if None in row:
+            missing_rows.append(r)
+            missing_cols.update(c for c, v in enumerate(row) if v is None)
+        else:
+            out[r] = row
+    if missing_rows:
+        cols = sorted(missing_cols)
+        seen = [c for c in range(len(b)) if c not in missing_cols]
+        for r in missing_rows:  # a row's cells seen before, in columns seen throughout
+            out[r, seen] = [cells[a[r], b[c]] for c in seen]
+        sub = similarity_matrix(
+            [sentence_facts(a[r]) for r in missing_rows], [sentence_facts(b[c]) for c in cols]
+        )
+        out[np.ix_(missing_rows, cols)] = sub
+        _matrix_memo.remember([(a[r], b[c]) for r in missing_rows for c in cols], sub.ravel())
+    return out
+
+
+def lexical_pairs(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """`pair_similarities` (lexical) of the sentence pairs (a[k], b[k]), the same numbers,
+    through a memo of sentence pairs (as `lexical_matrix`)."""
+    keys = list(zip(a, b, strict=True))
+    found = [_pair_memo.cells.get(k) for k in keys]
+    missing = [k for k, v in enumerate(found) if v is None]
+    out = np.array([0.0 if v is None else v for v in found], dtype=np.float64)
+    if missing:
+        sims = pair_similarities(
+            [sentence_facts(a[k]) for k in missing], [sentence_facts(b[k]) for k in missing]
+        )
+        out[missing] = sims
+        _pair_memo.remember([keys[k] for k in missing], sims)
+    return out
 
 
 def sentence_similarity(a: str, b: str, cosine: float | None = None) -> float:

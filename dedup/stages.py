@@ -95,8 +95,12 @@ def judge_pairs(
         )  # fmt: skip
         if result.relation != "none":
             for x in result.alignments:
-                edits = [[e.op, e.a_start, e.a_end, e.b_start, e.b_end] for e in x.edits]
-                alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, json.dumps(edits)))
+                edits = (
+                    json.dumps([[e.op, e.a_start, e.a_end, e.b_start, e.b_end] for e in x.edits])
+                    if x.edits
+                    else "[]"
+                )
+                alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, edits))
     return rows, alignment_rows, counts, sentences, len(distinct)
 
 

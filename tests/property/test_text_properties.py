@@ -9,11 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
+from dedup import similarity
 from dedup.ingest import FieldMap, build_article
 from dedup.ingest.readers import RawRecord
 from dedup.normalize import normalize_body
 from dedup.segment import segment
-from dedup.similarity import _partial_matrix
+from dedup.similarity import _partial_matrix, sentence_facts
 from dedup.store import Store
 
 WORDS = st.sampled_from(
@@ -99,3 +100,43 @@ def test_the_cached_partial_ratio_is_rapidfuzz_cdist(a: list[str], b: list[str])
     want = process.cdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float32)
     assert np.array_equal(_partial_matrix(a, b), want)
     assert np.array_equal(_partial_matrix(a, b), want)
+
+
+@given(SENTENCES, SENTENCES, st.data())
+@settings(max_examples=200, deadline=None)
+def test_the_memo_of_sentence_pairs_gives_the_matrix_numbers(
+    a: list[str], b: list[str], data: st.DataObject
+) -> None:
+    """Verification grades open sentences through a memo of sentence pairs, computing only
+    the rows and columns with a cell not seen before; every cell is the number the whole
+    matrix gives, whatever part of it was seen before (a sub-matrix asked first), and the
+    same holds for aligned pairs."""
+    want = similarity.similarity_matrix([sentence_facts(x) for x in a], [sentence_facts(y) for y in b])
+    rows = data.draw(st.lists(st.sampled_from(range(len(a))), unique=True))
+    cols = data.draw(st.lists(st.sampled_from(range(len(b))), unique=True))
+    similarity.lexical_matrix([a[r] for r in rows], [b[c] for c in cols])
+    assert np.array_equal(similarity.lexical_matrix(a, b), want)
+    assert np.array_equal(similarity.lexical_matrix(a, b), want)
+    n = min(len(a), len(b))
+    pairs = similarity.pair_similarities(
+        [sentence_facts(x) for x in a[:n]], [sentence_facts(y) for y in b[:n]]
+    )
+    similarity.lexical_pairs(a[: n // 2], b[: n // 2])
+    assert np.array_equal(similarity.lexical_pairs(a[:n], b[:n]), pairs)
+
+
+@given(SENTENCES, SENTENCES)
+@settings(max_examples=100, deadline=None)
+def test_small_set_overlaps_are_the_incidence_product(a: list[str], b: list[str]) -> None:
+    """Set overlaps of small matrices are counted set by set, of big ones as a matrix
+    product: the same float32 numbers."""
+    sa = [sentence_facts(x).words for x in a]
+    sb = [sentence_facts(y).words for y in b]
+    small = similarity._set_overlap(sa, sb)
+    limit, similarity.SMALL_OVERLAP = similarity.SMALL_OVERLAP, -1
+    try:
+        big = similarity._set_overlap(sa, sb)
+    finally:
+        similarity.SMALL_OVERLAP = limit
+    for x, y in zip(small, big, strict=True):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
