@@ -590,34 +590,49 @@ def verify_run(
 
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = embedded = 0
+
+    def judging(start: int) -> Iterator[tuple[int, Judged]]:
+        """The steps of the batch at `start`, read from the store; with the pool, already
+        handed to it (judged while the caller writes the batch before)."""
+        batch = pairs[start : start + VERIFY_BATCH]
+        texts = store.side_texts([k for pair in batch for k in pair])
+        holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
+        sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
+        rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
+        at = range(start, start + len(batch), VERIFY_STEP)
+        chunks = [pairs[i : min(i + VERIFY_STEP, start + len(batch))] for i in at]
+        if pool is None:
+            return zip(
+                at,
+                (judge_pairs(c, sides, rank, options, encode, run_id, holders) for c in chunks),
+                strict=True,
+            )
+        futures = [
+            pool.submit(_judge_lexically, _work(c, sides, rank, holders, options, run_id)) for c in chunks
+        ]
+        return zip(at, (f.result() for f in futures), strict=True)
+
     try:
+        # With the pool, the next batch is read (in this process) while the workers judge
+        # this one: reading scans the stored sentences, seconds a batch at a million.
+        ahead = judging(0) if pairs else iter(())
         for start in range(0, len(pairs), VERIFY_BATCH):
-            batch = pairs[start : start + VERIFY_BATCH]
-            texts = store.side_texts([k for pair in batch for k in pair])
-            holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
-            sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
-            rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
-            chunks = [batch[at : at + VERIFY_STEP] for at in range(0, len(batch), VERIFY_STEP)]
-            if pool is None:
-                judged: Iterable[Judged] = (
-                    judge_pairs(chunk, sides, rank, options, encode, run_id, holders) for chunk in chunks
-                )
-            else:
-                judged = pool.map(
-                    _judge_lexically, [_work(c, sides, rank, holders, options, run_id) for c in chunks]
-                )
-            for at, (rows, alignment_rows, found, compared, distinct) in zip(
-                range(0, len(batch), VERIFY_STEP), judged, strict=True
-            ):  # a step at a time, for progress
-                steps("verification", start + at, len(pairs))
+            current = ahead
+            following = start + VERIFY_BATCH
+            if pool is not None and following < len(pairs):
+                ahead = judging(following)
+            for at, (rows, alignment_rows, found, compared, distinct) in current:  # a step at a time
+                steps("verification", at, len(pairs))
                 store.add_pairs(rows, alignment_rows)
                 for relation, n in found.items():
                     counts[relation] += n
                 sentences += compared
                 embedded += distinct
+            if pool is None and following < len(pairs):
+                ahead = judging(following)
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
     steps("verification", len(pairs), len(pairs))
     computed = encode.computed
     return VerifySummary(
