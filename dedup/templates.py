@@ -65,28 +65,33 @@ def is_template(articles: int, common: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Holders:
-    """The articles holding one sentence, in key order, and, for the first n of them, how
-    many share the commonest context (`common[n - 1]`)."""
+    """Where a sentence turns template and back: the article keys, in order, at which
+    `is_template` of the holders up to and including that article changes (it starts
+    False). Whether it is a template as of any article is then a bisection, and a sentence
+    held by a hundred thousand articles (a wire's sign-off) is a few numbers, not its
+    holders, wherever it travels (to every verification worker)."""
 
-    keys: tuple[int, ...]
-    common: tuple[int, ...]
+    flips: tuple[int, ...]
 
     @classmethod
     def of(cls, rows: Iterable[tuple[int, int]]) -> Holders:
         """From (article key, context) rows, one per holding sentence (an article holding
-        the sentence twice counts once, in its first context)."""
-        keys: list[int] = []
-        common: list[int] = []
+        the sentence twice counts once, in its smallest context)."""
+        flips: list[int] = []
         counts: dict[int, int] = {}
-        top = 0
+        top = n = 0
+        last: int | None = None
+        template = False
         for article, context in sorted(rows):
-            if keys and keys[-1] == article:
+            if article == last:
                 continue
+            last, n = article, n + 1
             counts[context] = counts.get(context, 0) + 1
             top = max(top, counts[context])
-            keys.append(article)
-            common.append(top)
-        return cls(tuple(keys), tuple(common))
+            if is_template(n, top) != template:
+                template = not template
+                flips.append(article)
+        return cls(tuple(flips))
 
     def template_before(self, cutoff: int) -> bool:
         """Whether the sentence is a template among the holders with keys up to `cutoff`.
@@ -95,5 +100,4 @@ class Holders:
         >>> spread.template_before(4), spread.template_before(6), Holders.of([(k, 0) for k in range(1, 8)]).template_before(7)
         (False, True, False)
         """
-        n = bisect.bisect_right(self.keys, cutoff)
-        return n > 0 and is_template(n, self.common[n - 1])
+        return bisect.bisect_right(self.flips, cutoff) % 2 == 1

@@ -250,7 +250,7 @@ def _template_holders(sentences: Any) -> dict[int, Holders]:
     grouped: dict[int, list[tuple[int, int]]] = {}
     for r in rows:
         grouped.setdefault(int(r["sentence_key"]), []).append((int(r["article_key"]), int(r["context_key"])))
-    return {k: Holders.of(v) for k, v in grouped.items()}
+    return {k: holders for k, v in grouped.items() if (holders := Holders.of(v)).flips}
 
 
 def _epoch(moment: Any) -> float:

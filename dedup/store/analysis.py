@@ -11,7 +11,7 @@ import numpy as np
 
 from dedup.cluster import Node
 from dedup.store.db import _REF, Database
-from dedup.templates import MIN_ARTICLES, Holders
+from dedup.templates import MAX_COMMON_SHARE, MIN_ARTICLES, Holders
 
 
 class AnalysisStore(Database):
@@ -54,8 +54,12 @@ class AnalysisStore(Database):
         return {k: (tuple(texts[k]), tuple(flags[k]), tuple(hashes[k])) for k in bodies}
 
     def template_holders(self, keys: Collection[int]) -> dict[int, Holders]:
-        """For the sentence keys among `keys` held by at least `templates.MIN_ARTICLES`
-        articles of the database, their holders (`templates.Holders`)."""
+        """For the sentence keys among `keys` that are templates as of some article of the
+        database, where they turn template and back (`templates.Holders`, equal to
+        `Holders.of` their holders: a property test holds them equal).
+
+        Computed in DuckDB with window functions: a sentence held by a hundred thousand
+        articles comes back as its few flips, not as its holders."""
         if not keys:
             return {}
         with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
@@ -63,15 +67,29 @@ class AnalysisStore(Database):
                 f"""
                 WITH common AS (
                     SELECT sentence_key FROM sentences WHERE sentence_key IN (SELECT k FROM _tkeys)
-                    GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)})
-                SELECT s.sentence_key, s.article_key, s.context_key FROM sentences s
-                WHERE s.sentence_key IN (SELECT sentence_key FROM common)
+                    GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)}),
+                held AS (
+                    SELECT sentence_key AS k, article_key AS a, min(context_key) AS c FROM sentences
+                    WHERE sentence_key IN (SELECT sentence_key FROM common) GROUP BY ALL),
+                counted AS (
+                    SELECT k, a, row_number() OVER (PARTITION BY k ORDER BY a) AS n,
+                           row_number() OVER (PARTITION BY k, c ORDER BY a) AS in_context
+                    FROM held),
+                graded AS (
+                    SELECT k, a, n >= {int(MIN_ARTICLES)}
+                           AND max(in_context) OVER (PARTITION BY k ORDER BY a ROWS UNBOUNDED PRECEDING)
+                               <= {float(MAX_COMMON_SHARE)!r} * n AS template
+                    FROM counted)
+                SELECT k, a FROM (
+                    SELECT k, a, template,
+                           lag(template, 1, false) OVER (PARTITION BY k ORDER BY a) AS before FROM graded)
+                WHERE template <> before ORDER BY k, a
                 """
             ).fetchall()
-        grouped: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for key, article, context in rows:
-            grouped[int(key)].append((int(article), int(context)))
-        return {k: Holders.of(v) for k, v in grouped.items()}
+        grouped: dict[int, list[int]] = defaultdict(list)
+        for key, article in rows:
+            grouped[int(key)].append(int(article))
+        return {k: Holders(tuple(v)) for k, v in grouped.items()}
 
     def add_pairs(self, rows: Sequence[tuple[Any, ...]], alignment_rows: Sequence[tuple[Any, ...]]) -> None:
         """Verdicts (a, b, relation, score, containment_a, containment_b, shares, run_id) and

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.errors import StoreError
 from dedup.ingest import FieldMap, build_article
@@ -60,3 +62,49 @@ def test_foreign_corrupt_newer_and_missing(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="no database"):
         Store.open(tmp_path / "missing.duckdb", read_only=True)
+
+
+def _reference_template_before(rows: list[tuple[int, int]], cutoff: int) -> bool:
+    """`templates.is_template` of the holders up to `cutoff`, counted the plain way."""
+    from dedup.templates import is_template
+
+    firsts: dict[int, int] = {}
+    for article, context in sorted(rows):
+        firsts.setdefault(article, context)
+    held = [c for a, c in firsts.items() if a <= cutoff]
+    return bool(held) and is_template(len(held), max(held.count(c) for c in set(held)))
+
+
+@given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 3)), max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_holders_flip_where_the_plain_count_turns(rows: list[tuple[int, int]]) -> None:
+    from dedup.templates import Holders
+
+    holders = Holders.of(rows)
+    assert all(holders.template_before(c) == _reference_template_before(rows, c) for c in range(0, 42))
+
+
+def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) -> None:
+    """`Store.template_holders` computes the flips in DuckDB; they are `Holders.of` the
+    stored (article, context) rows of each sentence, for sentences held in one context, in
+    many, and twice in one article."""
+    import random
+
+    from dedup.templates import Holders
+
+    rng = random.Random(5)
+    pool = [f"Sentence number {w} of the template pool was written by the desk." for w in range(12)]
+    articles = [
+        article(" ".join(rng.choice(pool) for _ in range(rng.randint(2, 6))) + f" Story {i} ends.", f"a{i}")
+        for i in range(60)
+    ]
+    with Store.open(tmp_path / "t.duckdb") as store:
+        with store.transaction():
+            store.add_articles(articles, store.next_article_key(), store.begin_run("test", {}))
+        rows = store.con.execute("SELECT sentence_key, article_key, context_key FROM sentences").fetchall()
+        grouped: dict[int, list[tuple[int, int]]] = {}
+        for key, a, c in rows:
+            grouped.setdefault(int(key), []).append((int(a), int(c)))
+        want = {k: h for k, v in grouped.items() if (h := Holders.of(v)).flips}
+        assert want, "the pool makes templates"
+        assert store.template_holders(set(grouped)) == want
