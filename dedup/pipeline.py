@@ -613,14 +613,14 @@ def verify_run(
         return zip(at, (f.result() for f in futures), strict=True)
 
     try:
-        # With the pool, the next batch is read (in this process) while the workers judge
-        # this one: reading scans the stored sentences, seconds a batch at a million.
+        # The next batch is read before this one is written: with the pool, in this process
+        # while the workers judge this one (reading scans the stored sentences, seconds a
+        # batch at a million); in one process, judging is lazy and the order changes nothing.
         ahead = judging(0) if pairs else iter(())
         for start in range(0, len(pairs), VERIFY_BATCH):
             current = ahead
-            following = start + VERIFY_BATCH
-            if pool is not None and following < len(pairs):
-                ahead = judging(following)
+            if start + VERIFY_BATCH < len(pairs):
+                ahead = judging(start + VERIFY_BATCH)
             for at, (rows, alignment_rows, found, compared, distinct) in current:  # a step at a time
                 steps("verification", at, len(pairs))
                 store.add_pairs(rows, alignment_rows)
@@ -628,8 +628,6 @@ def verify_run(
                     counts[relation] += n
                 sentences += compared
                 embedded += distinct
-            if pool is None and following < len(pairs):
-                ahead = judging(following)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
