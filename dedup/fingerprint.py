@@ -1,8 +1,8 @@
 """Fingerprints of a batch of articles: exact hashes, MinHash signatures and LSH band keys,
 for each whole article and for each of its body paragraphs (the passages).
 
-Pure and picklable: a process pool fans batches out over cores, and the Spark engine maps
-the same function over partitions.
+Pure and picklable: a process pool fans batches out over cores (`fingerprint_stream`), and
+the Spark engine maps the same function over partitions.
 
 Tokens are folded and hashed once. The article's shingles run across paragraph breaks (a
 reprint that re-breaks lines or paragraphs keeps its shingles, and it is the definition of
@@ -12,9 +12,9 @@ own, shorter, signature (`passage_perm`). Boilerplate and credit paragraphs are 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import collections
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,13 +23,12 @@ from dedup.lsh import band_keys, lsh_params
 from dedup.minhash import MinHasher
 from dedup.shingle import (
     batch_token_hashes,
-    exact_hash,
+    exact_hashes,
     fold_bytes,
     fold_paragraphs,
     ngram_hashes,
     shingle_hashes,
 )
-from dedup.workers import process_pool
 
 MAX_BUCKET = 50
 
@@ -136,8 +135,8 @@ def fingerprint(items: Sequence[ArticleText], config: IndexConfig = IndexConfig(
     tok_item = par_item_arr[tok_par] if len(tok) else np.empty(0, dtype=np.int64)
     item_bounds = np.searchsorted(tok_item, np.arange(len(items) + 1))
     exact = np.zeros(len(items), dtype=np.uint64)
-    for j in np.flatnonzero(np.diff(item_bounds)):
-        exact[j] = exact_hash(tok[item_bounds[j] : item_bounds[j + 1]])
+    has_tokens = np.flatnonzero(np.diff(item_bounds))
+    exact[has_tokens] = exact_hashes(tok, item_bounds[has_tokens], item_bounds[has_tokens + 1])
 
     # Whole-article shingles: n-grams that stay inside one article (across its paragraphs);
     # an article with fewer than n tokens gets one shingle of all of them.
@@ -190,9 +189,7 @@ def fingerprint(items: Sequence[ArticleText], config: IndexConfig = IndexConfig(
         doc_bands=band_keys(signature, *config.doc_bands),
         passage_article=keys[par_item_arr[passage]] if len(passage) else np.empty(0, dtype=np.int64),
         passage_paragraph=np.asarray(par_index, dtype=np.int32)[passage],
-        passage_exact=np.array(
-            [exact_hash(tok[par_bounds[p] : par_bounds[p + 1]]) for p in passage], dtype=np.uint64
-        ),
+        passage_exact=exact_hashes(tok, par_bounds[passage], par_bounds[passage + 1]),
         passage_tokens=par_tokens[passage].astype(np.int32),
         passage_bands=band_keys(passage_sig, *config.passage_bands),
     )
@@ -203,21 +200,30 @@ def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
     return Fingerprints(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
 
-def fingerprint_parallel(
-    items: Sequence[ArticleText],
+def fingerprint_stream(
+    batches: Iterable[Sequence[ArticleText]],
     config: IndexConfig = IndexConfig(),
     *,
-    workers: int | None = None,
     pool: ProcessPoolExecutor | None = None,
-    min_parallel: int = 4000,
-) -> Fingerprints:
-    """`fingerprint` fanned out over a process pool when the batch is large enough to pay."""
-    workers = workers or os.cpu_count() or 1
-    if workers <= 1 or len(items) < min_parallel:
-        return fingerprint(items, config)
-    size = -(-len(items) // workers)
-    slices = [items[i : i + size] for i in range(0, len(items), size)]
-    if pool is not None:
-        return concat(list(pool.map(fingerprint, slices, [config] * len(slices))))
-    with process_pool(workers) as own:
-        return concat(list(own.map(fingerprint, slices, [config] * len(slices))))
+    slices: int = 2,
+) -> Iterator[Fingerprints]:
+    """`fingerprint` of each batch, in order; with a pool, each batch in `slices` parts.
+
+    With a pool the stream runs one batch ahead: batch i+1 is drawn from `batches` and sent
+    to the workers before batch i's fingerprints are yielded, so whatever the caller does
+    to draw a batch (read it from the database) and with a result (store it) overlaps the
+    workers' fingerprinting instead of leaving them idle. At most two batches are in flight.
+    """
+    if pool is None:
+        for batch in batches:
+            yield fingerprint(batch, config)
+        return
+    in_flight: collections.deque[list[Future[Fingerprints]]] = collections.deque()
+    for batch in batches:
+        size = -(-len(batch) // max(slices, 1))
+        parts = [batch[i : i + size] for i in range(0, len(batch), size)]
+        in_flight.append([pool.submit(fingerprint, part, config) for part in parts])
+        if len(in_flight) > 1:
+            yield concat([f.result() for f in in_flight.popleft()])
+    while in_flight:
+        yield concat([f.result() for f in in_flight.popleft()])

@@ -21,7 +21,7 @@ from dedup.cluster import origin_rank
 from dedup.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
-from dedup.fingerprint import IndexConfig, fingerprint_parallel
+from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_stream
 from dedup.finish import Steps, cluster_and_trace, no_steps
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.ingest.fields import fields_read
@@ -451,16 +451,23 @@ def _fingerprint_pending(
     workers = workers or os.cpu_count() or 1
     # A pool pays for itself only on big backlogs (it forks, and pickles every text twice).
     pool = process_pool(workers) if workers > 1 and pending >= 2 * batch_size else None
+
+    def batches() -> Iterator[list[ArticleText]]:
+        after = -1
+        while texts := store.unindexed_texts(batch_size, after):
+            yield texts
+            after = texts[-1][0]
+
     done = 0
     try:
-        while texts := store.unindexed_texts(batch_size):
+        for fingerprints in fingerprint_stream(batches(), config, pool=pool, slices=workers):
             steps("fingerprints", done, pending)
-            store.add_fingerprints(fingerprint_parallel(texts, config, workers=workers, pool=pool), run_id)
-            done += len(texts)
+            store.add_fingerprints(fingerprints, run_id)
+            done += len(fingerprints.article_key)
         steps("fingerprints", done, max(pending, done))
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
 
 
 def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:

@@ -129,12 +129,17 @@ class CandidateQueries:
         return self.hot_template.format(kind=kind, hits=hits)
 
 
+# Only buckets with two rows or more are ranked (in a fresh index ~95% of the passage
+# buckets hold one paragraph: they can pair with nothing and are never hot).
 _HITS = """
     WITH touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys)),
+    shared AS (
+        SELECT d.band, d.key FROM {bands} d JOIN touched USING (band, key)
+        GROUP BY d.band, d.key HAVING count(*) > 1),
     m AS (
         SELECT d.article_key,{paragraph} d.band, d.key,
                dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
-        FROM {bands} d JOIN touched USING (band, key))
+        FROM {bands} d JOIN shared USING (band, key))
     SELECT n.band, n.key, n.rank, o.article_key AS a,{o_paragraph} n.article_key AS b{n_paragraph}
     FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
     WHERE n.article_key IN (SELECT article_key FROM new_keys)

@@ -85,15 +85,17 @@ class IndexStore(Database):
             },
         )
 
-    def unindexed_texts(self, limit: int) -> list[ArticleText]:
-        """Up to `limit` stored articles that have no fingerprints yet, oldest first.
+    def unindexed_texts(self, limit: int, after: int = -1) -> list[ArticleText]:
+        """Up to `limit` stored articles that have no fingerprints yet, oldest first, with
+        keys above `after` (the last key of the batch before: the next batch can be read
+        before that one's fingerprints are stored).
 
         The anti-join reads keys only; bodies are read for the keys it found (a million
         stored bodies are not scanned to fingerprint a day's increment)."""
         keys = self.con.execute(
             "SELECT article_key FROM articles ANTI JOIN signatures USING (article_key)"
-            " ORDER BY article_key LIMIT ?",
-            [limit],
+            " WHERE article_key > ? ORDER BY article_key LIMIT ?",
+            [after, limit],
         ).fetchall()
         if not keys:
             return []

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import shingle
 from dedup.fingerprint import IndexConfig, fingerprint
 from dedup.lsh import band_keys
 from dedup.minhash import MinHasher
 from dedup.normalize import fold, normalize_body
 from dedup.segment import segment
-from dedup.shingle import exact_hash, fold_bytes, shingle_hashes, token_hashes, tokens
+from dedup.shingle import batch_token_hashes, exact_hash, fold_bytes, shingle_hashes, token_hashes, tokens
 
 CONFIG = IndexConfig(min_passage_tokens=4, shingle_size=3)
 WORDS = st.sampled_from(
@@ -81,3 +84,22 @@ def test_shingle_counts_are_distinct_counts(texts: list[str]) -> None:
     for i, (_, body, paragraphs) in enumerate(items):
         words = [w for _, s, e, role in paragraphs if role == "body" for w in tokens(body[s:e])]
         assert fp.shingles[i] == len(set(shingle_hashes(token_hashes(words), CONFIG.shingle_size).tolist()))
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["gen", "us", "cafe", "593", "said", "x", "reuters"]), max_size=12),
+        max_size=12,
+    )
+)
+@settings(max_examples=80, deadline=None)
+def test_token_hashes_in_runs_equal_the_reference(texts: list[list[str]]) -> None:
+    # Runs of a few bytes: texts straddle and overrun the runs, as a long article does the real size.
+    folded = [" ".join(words).encode() for words in texts]
+    for chunk in (8, 1 << 18):
+        with patch.object(shingle, "_TOKEN_CHUNK", chunk):
+            hashes, owners = batch_token_hashes(folded)
+        assert np.array_equal(
+            hashes, np.concatenate([token_hashes(w) for w in texts] + [np.empty(0, np.uint64)])
+        )
+        assert owners.tolist() == [i for i, words in enumerate(texts) for _ in words]

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
-from dedup.normalize import fold, normalize_body, normalize_line
+from dedup.normalize import _FOLD_DROP, fold, normalize_body, normalize_line
 
 
 def test_reuters_hard_wrap_and_indented_paragraphs(reuters_records: list[dict[str, object]]) -> None:
@@ -54,3 +57,11 @@ def test_normalize_line_and_fold() -> None:
     assert normalize_line("  Grain train\n derails ") == "Grain train derails"
     assert fold("“Gen.” Flynn’s calls—Kislyak, 5.93 MLN") == "gen flynns calls kislyak 593 mln"
     assert fold("Café") == fold("cafe")
+
+
+def test_fold_strips_every_combining_mark_with_the_punctuation() -> None:
+    # `fold` relies on this: the marks NFKD splits off are deleted by the punctuation pass.
+    marks = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))]
+    assert len(marks) > 800
+    assert all(_FOLD_DROP.fullmatch(m) for m in marks)
+    assert fold("Zürich, São Paulo, Ångström, Dvořák, Ελλάδα") == "zurich sao paulo angstrom dvorak ελλαδα"
