@@ -130,12 +130,21 @@ class CandidateQueries:
 
 
 # Only buckets with two rows or more are ranked (in a fresh index ~95% of the passage
-# buckets hold one paragraph: they can pair with nothing and are never hot).
-_HITS = """
-    WITH touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys)),
+# buckets hold one paragraph: they can pair with nothing and are never hot). Two ways to
+# find them, with the same result: join the stored bands to the buckets the new articles
+# touch (an increment: a small build side), or group every stored band (a first load,
+# where the new articles touch nearly every bucket: one pass instead of three).
+_SHARED_TOUCHED = """
+    touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys)),
     shared AS (
         SELECT d.band, d.key FROM {bands} d JOIN touched USING (band, key)
-        GROUP BY d.band, d.key HAVING count(*) > 1),
+        GROUP BY d.band, d.key HAVING count(*) > 1)"""
+_SHARED_ALL = """
+    shared AS (
+        SELECT band, key FROM {bands} GROUP BY band, key
+        HAVING count(*) > 1 AND max(CASE WHEN article_key IN (SELECT article_key FROM new_keys) THEN 1 ELSE 0 END) = 1)"""
+_HITS = """
+    WITH {shared},
     m AS (
         SELECT d.article_key,{paragraph} d.band, d.key,
                dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
@@ -189,8 +198,11 @@ _DIALECTS = {
 }  # fmt: skip
 
 
-def candidate_queries(dialect: str, max_bucket: int, window_days: float | None) -> CandidateQueries:
-    """`CandidateQueries` for `dialect` ("duckdb" or "spark").
+def candidate_queries(
+    dialect: str, max_bucket: int, window_days: float | None, *, first_load: bool = False
+) -> CandidateQueries:
+    """`CandidateQueries` for `dialect` ("duckdb" or "spark"); `first_load` when the new
+    articles are most of the index (the same rows, found by grouping every band).
 
     >>> q = candidate_queries("spark", 3, None)
     >>> "count(DISTINCT a_paragraph, b_paragraph)" in q.pairs and "rank <= 3" in q.pairs
@@ -198,6 +210,7 @@ def candidate_queries(dialect: str, max_bucket: int, window_days: float | None) 
     """
     words = _DIALECTS[dialect]
     cap = int(max_bucket)
+    shared = _SHARED_ALL if first_load else _SHARED_TOUCHED
     window = ""
     if window_days is not None:
         epoch = words["epoch"]
@@ -206,8 +219,15 @@ def candidate_queries(dialect: str, max_bucket: int, window_days: float | None) 
             f"abs({epoch}(x.published_utc) - {epoch}(y.published_utc)) <= {float(window_days) * 86400.0})"
         )
     return CandidateQueries(
-        doc_hits=_HITS.format(bands="doc_bands", paragraph="", o_paragraph="", n_paragraph=""),
+        doc_hits=_HITS.format(
+            shared=shared.format(bands="doc_bands"),
+            bands="doc_bands",
+            paragraph="",
+            o_paragraph="",
+            n_paragraph="",
+        ),
         passage_hits=_HITS.format(
+            shared=shared.format(bands="passage_bands"),
             bands="passage_bands",
             paragraph=" d.paragraph,",
             o_paragraph=" o.paragraph AS a_paragraph,",

@@ -143,7 +143,9 @@ def arguments(parser: Any) -> None:
     parser.add_argument("--db")
     parser.add_argument("--arg", default="")
     parser.add_argument("--sample", type=int, default=2000, help="articles for the slow per-shingle baseline")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the contenders, best of each (smoke: 1)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the contenders, best of each (smoke: 1)"
+    )
 
 
 def main() -> None:

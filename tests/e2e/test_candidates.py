@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+import dedup.store.index
 from dedup.cli import app
 from dedup.embed import HashingEmbedder
 from dedup.fingerprint import IndexConfig
@@ -151,6 +152,45 @@ def test_incremental_batches_equal_one_batch(tmp_path: Path, cuts: tuple[int, ..
         index(store, config, embedder=vectors)
     assert _candidates(one) == _candidates(many)
     assert len(_candidates(one)) > 10
+
+
+@pytest.mark.parametrize("stored", [0, 200])
+def test_both_ways_to_find_shared_buckets_give_the_same_rows(
+    tmp_path: Path, stored: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first load groups every band, an increment joins the buckets it touches: the same
+    # candidates, hot buckets and paragraph pairs either way (with a cap that makes hot ones).
+    records = [r for r in bbc_records() if r["id"].startswith(("business/", "sport/"))]
+    config = IndexConfig(max_bucket=3)
+    base = tmp_path / "base.duckdb"
+    with Store.open(base) as store:
+        if stored:
+            ingest(
+                store,
+                [str(write_jsonl(tmp_path / "old.jsonl", records[:stored]))],
+                IngestOptions(index_config=config),
+            )
+        ingest(
+            store, [str(write_jsonl(tmp_path / "new.jsonl", records[stored:]))], IngestOptions(index=False)
+        )
+    plain = dedup.store.index.candidate_queries
+    found = []
+    for first_load in (False, True):
+        db = tmp_path / f"{first_load}.duckdb"
+        db.write_bytes(base.read_bytes())
+        monkeypatch.setattr(
+            dedup.store.index, "candidate_queries", lambda *a, f=first_load, **_: plain(*a, first_load=f)
+        )
+        with Store.open(db) as store:
+            index(store, config, verify=VerifyOptions(embed=False))
+            found.append(
+                [
+                    store.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                    for table in ("candidates", "hot_buckets", "candidate_passages")
+                ]
+            )
+    assert found[0] == found[1]
+    assert all(found[0]), "candidates, hot buckets and paragraph pairs all present"
 
 
 def test_index_parameters_are_pinned(tmp_path: Path, sample_feed: Path) -> None:
