@@ -372,23 +372,6 @@ _SCORERS = {"ratio": fuzz.ratio, "token_sort": fuzz.token_sort_ratio, "token_set
 _SETS = ("words", "content", "numbers", "names")
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _partial(a: str, b: str) -> float:
-    return fuzz.partial_ratio(a, b)
-
-
-def _partial_matrix(fa: Sequence[str], fb: Sequence[str]) -> np.ndarray:
-    """`partial_ratio` of every pair, cell by cell through a cache (the same numbers as
-    `cdist`, float32). It is the dearest feature by far: news sentences are longer than
-    the 64 characters of rapidfuzz's fast path, so a cell costs ~28 us, 80% of the
-    features' time. And a story's copies meet the same sentence pairs again and again
-    (45% of the cells verification asks for on the scale corpus were asked before)."""
-    out = np.empty((len(fa), len(fb)), dtype=np.float32)
-    for row, x in enumerate(fa):
-        out[row] = [_partial(x, y) for y in fb]
-    return out
-
-
 def feature_matrices(
     a: Sequence[SentenceFacts],
     b: Sequence[SentenceFacts],
@@ -397,12 +380,7 @@ def feature_matrices(
     """Every feature for every pair of `a` x `b`, as m x n float arrays."""
     fa, fb = [s.folded for s in a], [s.folded for s in b]
     ratios = {
-        name: (
-            _partial_matrix(fa, fb)
-            if scorer is fuzz.partial_ratio
-            else process.cdist(fa, fb, scorer=scorer, dtype=np.float32)
-        )
-        / 100.0
+        name: process.cdist(fa, fb, scorer=scorer, dtype=np.float32) / 100.0
         for name, scorer in _SCORERS.items()
     }
     overlaps = {k: _set_overlap([getattr(s, k) for s in a], [getattr(s, k) for s in b]) for k in _SETS}

@@ -4,8 +4,6 @@ The database is prepared once (ingested and indexed, not verified); every phase 
 own process on a copy:
   lexical        rapidfuzz alignment and scoring only (no model), a process per core
   lexical, one   the same in one process (the baseline of the pool; rows must be identical)
-  lexical, one, uncached  the same with `partial_ratio` as a rapidfuzz `cdist` matrix per
-                 pair, as before the cache of sentence pairs (the baseline of the cache)
   full (cold)    the default path: lexical, then MiniLM for open sentences, model load included
   full (warm)    the same again with the embedding cache filled by a first pass
   embed-all      baseline: MiniLM on every sentence of every candidate pair (what a neural-only
@@ -15,7 +13,7 @@ Usage: .venv/bin/python scripts/bench_verify.py [--device cpu|cuda] [--name veri
        [--feed JSONL] [--lexical]
 (writes bench/results/<name>.json; --smoke: 80 articles of the demo feed, into a temporary folder;
 --feed: another feed than Reuters, e.g. 10,000 articles of the scale corpus, whose stories have
-more copies; --lexical: the three lexical phases only)
+more copies; --lexical: the two lexical phases only)
 """
 
 from __future__ import annotations
@@ -46,25 +44,14 @@ def _prepare(db: str, feed: str) -> None:
             store.finish_run(run_id, {})
 
 
-def _verify(
-    db: str, embed: bool, device: str, passes: int, pool: bool = True, cached: bool = True
-) -> dict[str, Any]:
-    from dedup import pipeline, similarity
+def _verify(db: str, embed: bool, device: str, passes: int, pool: bool = True) -> dict[str, Any]:
+    from dedup import pipeline
     from dedup.embed import MiniLMEmbedder
     from dedup.pipeline import VerifyOptions, verify_run
     from dedup.store import Store
 
     if not pool:
         pipeline.VERIFY_POOL_MIN = 1 << 62  # type: ignore[misc]
-    if not cached:
-        import numpy as np
-        from rapidfuzz import fuzz, process
-
-        def uncached(fa: list[str], fb: list[str]) -> Any:
-            return process.cdist(fa, fb, scorer=fuzz.partial_ratio, dtype=np.float32)
-
-        similarity._partial_matrix = uncached  # type: ignore[assignment]
-
     embedder = MiniLMEmbedder(device)
     with Store.open(db) as store:
         run_id = int(store.con.execute("SELECT max(run_id) FROM candidates").fetchall()[0][0])
@@ -92,10 +79,6 @@ def phase_lexical(db: str, device: str) -> dict[str, Any]:
 
 def phase_lexical_one(db: str, device: str) -> dict[str, Any]:
     return _verify(db, False, device, 1, pool=False)
-
-
-def phase_lexical_uncached(db: str, device: str) -> dict[str, Any]:
-    return _verify(db, False, device, 1, pool=False, cached=False)
 
 
 def phase_cold(db: str, device: str) -> dict[str, Any]:
@@ -139,7 +122,6 @@ def _same_verdicts(a: Path, b: Path) -> bool:
 PHASES = {
     "lexical": phase_lexical,
     "lexical_one": phase_lexical_one,
-    "lexical_uncached": phase_lexical_uncached,
     "cold": phase_cold,
     "warm": phase_warm,
     "embed_all": phase_embed_all,
@@ -181,7 +163,6 @@ def main() -> None:
         phases = [
             ("lexical only", "lexical"),
             ("lexical only, one process", "lexical_one"),
-            ("lexical only, one process, partial uncached", "lexical_uncached"),
             ("full, cold (model load)", "cold"),
             ("full, warm cache", "warm"),
             ("baseline: embed every sentence", "embed_all"),
@@ -199,16 +180,11 @@ def main() -> None:
             )
             rows.append({"phase": label, **result})
         identical = _same_verdicts(Path(tmp) / "lexical.duckdb", Path(tmp) / "lexical_one.duckdb")
-        cache_identical = _same_verdicts(
-            Path(tmp) / "lexical_one.duckdb", Path(tmp) / "lexical_uncached.duckdb"
-        )
     by = {r["phase"]: r["seconds"] for r in rows}
     cold = by.get("full, cold (model load)")
     total = prepare_seconds + cold if cold else None
     ratios = {
         "lexical_one_process_vs_pool_time": by["lexical only, one process"] / by["lexical only"],
-        "lexical_uncached_vs_cached_time": by["lexical only, one process, partial uncached"]
-        / by["lexical only, one process"],
     }
     if cold:
         ratios["embed_all_vs_full_time"] = by["baseline: embed every sentence"] / cold
@@ -238,10 +214,6 @@ def main() -> None:
         f"lexical in one process / with the pool: {ratios['lexical_one_process_vs_pool_time']:.2f}x, "
         f"verdicts and alignments identical: {identical}"
     )
-    print(
-        f"partial_ratio per pair (cdist) / through the cache: {ratios['lexical_uncached_vs_cached_time']:.2f}x, "
-        f"verdicts and alignments identical: {cache_identical}"
-    )
     shown = "full, cold (model load)" if cold else "lexical only"
     print(f"relations ({shown}): {next(r['relations'] for r in rows if r['phase'] == shown)}")
     path = _bench.save(
@@ -254,7 +226,6 @@ def main() -> None:
             "total_seconds": total,
             "ratios": ratios,
             "pool_identical": identical,
-            "cache_identical": cache_identical,
             "goal": ">= 1000 pairs/s without embeddings; Reuters verified < 2 min incl. model load",
             "smoke": args.smoke,
         },

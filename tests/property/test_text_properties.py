@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rapidfuzz import fuzz, process
 
 from dedup import similarity
 from dedup.ingest import FieldMap, build_article
 from dedup.ingest.readers import RawRecord
 from dedup.normalize import normalize_body
 from dedup.segment import segment
-from dedup.similarity import _partial_matrix, sentence_facts
+from dedup.similarity import sentence_facts
 from dedup.store import Store
 
 WORDS = st.sampled_from(
@@ -89,17 +88,6 @@ def test_store_roundtrip(tmp_path: Path, items: list[tuple[str, str]]) -> None:
 
 
 SENTENCES = st.lists(st.one_of(PROSE, PROSE.map(lambda s: s * 3)), min_size=1, max_size=6)
-
-
-@given(SENTENCES, SENTENCES)
-@settings(max_examples=200, deadline=None)
-def test_the_cached_partial_ratio_is_rapidfuzz_cdist(a: list[str], b: list[str]) -> None:
-    """Verification reads `partial` cell by cell through a cache; the matrix is the one
-    `cdist` gives, long sentences (past rapidfuzz's 64-character fast path) included,
-    and asking again (from the cache) gives it again."""
-    want = process.cdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float32)
-    assert np.array_equal(_partial_matrix(a, b), want)
-    assert np.array_equal(_partial_matrix(a, b), want)
 
 
 @given(SENTENCES, SENTENCES, st.data())
