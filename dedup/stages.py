@@ -143,8 +143,7 @@ _SHARED_ALL = """
     shared AS (
         SELECT band, key FROM {bands} GROUP BY band, key
         HAVING count(*) > 1 AND max(CASE WHEN article_key IN (SELECT article_key FROM new_keys) THEN 1 ELSE 0 END) = 1)"""
-_HITS = """
-    WITH {shared},
+_RANKED = """
     m AS (
         SELECT d.article_key,{paragraph} d.band, d.key,
                dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
@@ -210,7 +209,7 @@ def candidate_queries(
     """
     words = _DIALECTS[dialect]
     cap = int(max_bucket)
-    shared = _SHARED_ALL if first_load else _SHARED_TOUCHED
+    hits = ("\n    WITH" + (_SHARED_ALL if first_load else _SHARED_TOUCHED) + "," + _RANKED).format
     window = ""
     if window_days is not None:
         epoch = words["epoch"]
@@ -219,15 +218,8 @@ def candidate_queries(
             f"abs({epoch}(x.published_utc) - {epoch}(y.published_utc)) <= {float(window_days) * 86400.0})"
         )
     return CandidateQueries(
-        doc_hits=_HITS.format(
-            shared=shared.format(bands="doc_bands"),
-            bands="doc_bands",
-            paragraph="",
-            o_paragraph="",
-            n_paragraph="",
-        ),
-        passage_hits=_HITS.format(
-            shared=shared.format(bands="passage_bands"),
+        doc_hits=hits(bands="doc_bands", paragraph="", o_paragraph="", n_paragraph=""),
+        passage_hits=hits(
             bands="passage_bands",
             paragraph=" d.paragraph,",
             o_paragraph=" o.paragraph AS a_paragraph,",
