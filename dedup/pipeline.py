@@ -483,7 +483,7 @@ def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:
         for name in counts:
             counts[name] += int(columns[name].sum())
         store.add_candidates(columns)
-    store.candidate_passage_pairs(run_id, config.max_bucket)
+    store.candidate_passage_pairs(run_id)
     return IndexSummary(
         indexed=store.indexed_in_run(run_id),
         candidates=len(rows),

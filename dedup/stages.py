@@ -111,47 +111,66 @@ def judge_pairs(
 class CandidateQueries:
     """The candidate search of both engines, as SQL over the relations `new_keys`
     (article_key: the articles being indexed), `signatures`, `doc_bands`, `passage_bands`
-    and `articles` (every stored article, old and new). Run in order: `doc_hits` and
-    `passage_hits` into relations of those names, then `hot(kind, hits)` and `pairs`.
+    and `articles` (every stored article, old and new). Run in order: `doc_shared`,
+    `passage_shared`, `doc_links` and `passage_links` into relations of those names, then
+    `hot` and `pairs`.
 
     The rule (`Store.find_candidates`): in each bucket the first `max_bucket` articles by
     key pair with each other; a later arrival pairs with none and its bucket is recorded as
     hot; identical texts past the cap still pair with the first of their group. It depends
     on key order only, so one run or many, one engine or the other, give the same pairs.
+
+    The `*_shared` relations are the buckets of two rows or more that a new article is in,
+    with their number of rows (only those with more than the cap can be hot). The links
+    are distinct: one row per pair of articles (`doc_links`: a, b) or of paragraphs
+    (`passage_links`: a, a_paragraph, b, b_paragraph) that share a bucket, not one per
+    shared bucket: a paragraph pair collides in many bands, and a row per bucket made 14x
+    the rows, which the local engine keeps in memory until the run commits (3.6 GB at a
+    million articles).
     """
 
-    doc_hits: str
-    passage_hits: str
+    doc_shared: str
+    passage_shared: str
+    doc_links: str
+    passage_links: str
+    hot: str
     pairs: str
-    hot_template: str
-
-    def hot(self, kind: str, hits: str) -> str:
-        return self.hot_template.format(kind=kind, hits=hits)
 
 
-# Only buckets with two rows or more are ranked (in a fresh index ~95% of the passage
-# buckets hold one paragraph: they can pair with nothing and are never hot). Two ways to
-# find them, with the same result: join the stored bands to the buckets the new articles
-# touch (an increment: a small build side), or group every stored band (a first load,
-# where the new articles touch nearly every bucket: one pass instead of three).
+# In a fresh index ~95% of the passage buckets hold one paragraph: they can pair with
+# nothing and are never hot. Two ways to find the others, with the same result: join the
+# stored bands to the buckets the new articles touch (an increment: a small build side),
+# or group every stored band (a first load, where the new articles touch nearly every
+# bucket: one pass instead of three).
 _SHARED_TOUCHED = """
-    touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys)),
-    shared AS (
-        SELECT d.band, d.key FROM {bands} d JOIN touched USING (band, key)
-        GROUP BY d.band, d.key HAVING count(*) > 1)"""
+    WITH touched AS (SELECT DISTINCT band, key FROM {bands} WHERE article_key IN (SELECT article_key FROM new_keys))
+    SELECT d.band, d.key, count(*) AS bucket_rows FROM {bands} d JOIN touched USING (band, key)
+    GROUP BY d.band, d.key HAVING count(*) > 1"""
 _SHARED_ALL = """
-    shared AS (
-        SELECT band, key FROM {bands} GROUP BY band, key
-        HAVING count(*) > 1 AND max(CASE WHEN article_key IN (SELECT article_key FROM new_keys) THEN 1 ELSE 0 END) = 1)"""
+    SELECT band, key, count(*) AS bucket_rows FROM {bands} GROUP BY band, key
+    HAVING count(*) > 1 AND max(CASE WHEN article_key IN (SELECT article_key FROM new_keys) THEN 1 ELSE 0 END) = 1"""
 _RANKED = """
-    m AS (
         SELECT d.article_key,{paragraph} d.band, d.key,
                dense_rank() OVER (PARTITION BY d.band, d.key ORDER BY d.article_key) AS rank
-        FROM {bands} d JOIN shared USING (band, key))
-    SELECT n.band, n.key, n.rank, o.article_key AS a,{o_paragraph} n.article_key AS b{n_paragraph}
-    FROM m n LEFT JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
-    WHERE n.article_key IN (SELECT article_key FROM new_keys)
-"""
+        FROM {bands} d JOIN {shared} s USING (band, key) WHERE s.bucket_rows > {cap}"""
+# A bucket of no more rows than the cap has all its articles within the cap: its members
+# need no rank (the window over every shared row was 40% of the links' time).
+_MEMBERS = (
+    """
+    WITH m AS (
+        SELECT d.article_key,{paragraph} d.band, d.key, 0 AS rank
+        FROM {bands} d JOIN {shared} s USING (band, key) WHERE s.bucket_rows <= {cap}
+        UNION ALL"""
+    + _RANKED
+    + ")"
+)
+_LINKS = """
+    SELECT DISTINCT o.article_key AS a,{o_paragraph} n.article_key AS b{n_paragraph}
+    FROM m n JOIN m o ON o.band = n.band AND o.key = n.key AND o.article_key < n.article_key
+    WHERE n.article_key IN (SELECT article_key FROM new_keys) AND n.rank <= {cap}"""
+_HOT = """
+    SELECT '{kind}' AS kind, band, key, max(rank) AS members FROM m
+    WHERE article_key IN (SELECT article_key FROM new_keys) AND rank > {cap} GROUP BY band, key"""
 
 _PAIRS = """
     WITH exact AS (
@@ -167,17 +186,13 @@ _PAIRS = """
         JOIN exact o ON o.exact_hash = n.exact_hash AND o.article_key < n.article_key
         WHERE n.article_key IN (SELECT article_key FROM new_keys) AND (n.rank <= {cap} OR o.rank = 1)
     ),
-    doc_pairs AS (SELECT DISTINCT a, b FROM doc_hits WHERE a IS NOT NULL AND rank <= {cap}),
-    passage_pairs AS (
-        SELECT a, b, {count_paragraph_pairs} AS n FROM passage_hits
-        WHERE a IS NOT NULL AND rank <= {cap} GROUP BY a, b
-    ),
+    passage_pairs AS (SELECT a, b, count(*) AS n FROM passage_links GROUP BY a, b),
     pairs AS (
         SELECT a, b, bool_or(e) AS via_exact, bool_or(d) AS via_document, bool_or(p) AS via_passage,
                max(n) AS passage_pairs
         FROM (
             SELECT a, b, true AS e, false AS d, false AS p, {zero} AS n FROM exact_pairs
-            UNION ALL SELECT a, b, false, true, false, {zero} FROM doc_pairs
+            UNION ALL SELECT a, b, false, true, false, {zero} FROM doc_links
             UNION ALL SELECT a, b, false, false, true, n FROM passage_pairs
         ) GROUP BY a, b
     )
@@ -190,11 +205,7 @@ _PAIRS = """
     ORDER BY p.a, p.b
 """
 
-_DIALECTS = {
-    "duckdb": {"epoch": "epoch", "count_paragraph_pairs": "count(DISTINCT (a_paragraph, b_paragraph))", "zero": "0"},
-    "spark": {"epoch": "unix_timestamp", "count_paragraph_pairs": "count(DISTINCT a_paragraph, b_paragraph)",
-              "zero": "0L"},
-}  # fmt: skip
+_DIALECTS = {"duckdb": {"epoch": "epoch", "zero": "0"}, "spark": {"epoch": "unix_timestamp", "zero": "0L"}}
 
 
 def candidate_queries(
@@ -204,12 +215,12 @@ def candidate_queries(
     articles are most of the index (the same rows, found by grouping every band).
 
     >>> q = candidate_queries("spark", 3, None)
-    >>> "count(DISTINCT a_paragraph, b_paragraph)" in q.pairs and "rank <= 3" in q.pairs
+    >>> "FROM passage_links GROUP BY a, b" in q.pairs and "rank <= 3" in q.passage_links
     True
     """
     words = _DIALECTS[dialect]
     cap = int(max_bucket)
-    hits = ("\n    WITH" + (_SHARED_ALL if first_load else _SHARED_TOUCHED) + "," + _RANKED).format
+    shared = _SHARED_ALL if first_load else _SHARED_TOUCHED
     window = ""
     if window_days is not None:
         epoch = words["epoch"]
@@ -217,18 +228,22 @@ def candidate_queries(
             "AND (x.published_utc IS NULL OR y.published_utc IS NULL OR "
             f"abs({epoch}(x.published_utc) - {epoch}(y.published_utc)) <= {float(window_days) * 86400.0})"
         )
+    doc = {"bands": "doc_bands", "shared": "doc_shared", "paragraph": ""}
+    passage = {"bands": "passage_bands", "shared": "passage_shared", "paragraph": " d.paragraph,"}
+    hot = (
+        f"SELECT * FROM (WITH m AS ({_RANKED.format(**bands, cap=cap)}){_HOT.format(kind=kind, cap=cap)})"
+        for kind, bands in (("document", doc), ("passage", passage))
+    )
     return CandidateQueries(
-        doc_hits=hits(bands="doc_bands", paragraph="", o_paragraph="", n_paragraph=""),
-        passage_hits=hits(
-            bands="passage_bands",
-            paragraph=" d.paragraph,",
-            o_paragraph=" o.paragraph AS a_paragraph,",
-            n_paragraph=", n.paragraph AS b_paragraph",
+        doc_shared=shared.format(bands="doc_bands"),
+        passage_shared=shared.format(bands="passage_bands"),
+        doc_links=_MEMBERS.format(**doc, cap=cap) + _LINKS.format(o_paragraph="", n_paragraph="", cap=cap),
+        passage_links=_MEMBERS.format(**passage, cap=cap)
+        + _LINKS.format(
+            o_paragraph=" o.paragraph AS a_paragraph,", n_paragraph=", n.paragraph AS b_paragraph", cap=cap
         ),
-        pairs=_PAIRS.format(
-            cap=cap, window=window, count_paragraph_pairs=words["count_paragraph_pairs"], zero=words["zero"]
-        ),
-        hot_template=f"SELECT '{{kind}}' AS kind, band, key, max(rank) AS members FROM {{hits}} WHERE rank > {cap} GROUP BY band, key",
+        hot=" UNION ALL ".join(hot),
+        pairs=_PAIRS.format(cap=cap, window=window, zero=words["zero"]),
     )
 
 

@@ -422,16 +422,14 @@ def _candidates(r: _Run) -> Any:
     runs them), scored from their signatures; hot buckets and colliding paragraph pairs."""
     config = r.options.index_config
     queries = candidate_queries("spark", config.max_bucket, config.window_days)
-    r.spark.sql(queries.doc_hits).createOrReplaceTempView("doc_hits")
-    r.spark.sql(queries.passage_hits).createOrReplaceTempView("passage_hits")
-    hot = f"{queries.hot('document', 'doc_hits')} UNION ALL {queries.hot('passage', 'passage_hits')}"
-    r.write("hot_buckets", r.spark.sql(hot))
+    for name in ("doc_shared", "passage_shared", "doc_links", "passage_links"):
+        r.spark.sql(getattr(queries, name)).createOrReplaceTempView(name)
+    r.write("hot_buckets", r.spark.sql(queries.hot))
     candidates = r.spark.sql(queries.pairs).cache()
     candidates.createOrReplaceTempView("cands")
     r.write("candidates", _scored(r, "cands", semantic=False))
-    r.write("candidate_passages", r.spark.sql(f"""
-        SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM passage_hits h JOIN cands c USING (a, b)
-        WHERE h.a IS NOT NULL AND h.rank <= {int(config.max_bucket)}"""))  # fmt: skip
+    r.write("candidate_passages", r.spark.sql(
+        "SELECT h.a, h.b, h.a_paragraph, h.b_paragraph FROM passage_links h JOIN cands c USING (a, b)"))  # fmt: skip
     return candidates
 
 

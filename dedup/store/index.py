@@ -149,23 +149,21 @@ class IndexStore(Database):
             "SELECT (SELECT count(*) FROM new_keys), count(*) FROM signatures"
         ).fetchall()[0]
         queries = candidate_queries("duckdb", max_bucket, window_days, first_load=2 * new >= stored)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE doc_hits AS {queries.doc_hits}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE passage_hits AS {queries.passage_hits}")
-        for kind, hits in (("document", "doc_hits"), ("passage", "passage_hits")):
-            con.execute(f"INSERT INTO hot_buckets SELECT ?, * FROM ({queries.hot(kind, hits)})", [run_id])
+        for name in ("doc_shared", "passage_shared", "doc_links", "passage_links"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {getattr(queries, name)}")
+        con.execute(f"INSERT INTO hot_buckets SELECT ?, * FROM ({queries.hot})", [run_id])
         return con.execute(queries.pairs).fetchall()
 
-    def candidate_passage_pairs(self, run_id: int, max_bucket: int) -> None:
+    def candidate_passage_pairs(self, run_id: int) -> None:
         """Keep the colliding paragraph pairs of the candidates stored in `run_id`."""
         self.con.execute(
             """
             INSERT INTO candidate_passages
-            SELECT DISTINCT h.a, h.b, h.a_paragraph, h.b_paragraph FROM passage_hits h
+            SELECT h.a, h.b, h.a_paragraph, h.b_paragraph FROM passage_links h
             JOIN candidates c ON c.a = h.a AND c.b = h.b AND c.run_id = ?
-            WHERE h.a IS NOT NULL AND h.rank <= ?
             ORDER BY h.a, h.b, h.a_paragraph, h.b_paragraph
             """,
-            [run_id, max_bucket],
+            [run_id],
         )
 
     def signatures_of(self, keys: np.ndarray, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
