@@ -422,8 +422,8 @@ def _candidates(r: _Run) -> Any:
     runs them), scored from their signatures; hot buckets and colliding paragraph pairs."""
     config = r.options.index_config
     queries = candidate_queries("spark", config.max_bucket, config.window_days)
-    for name in ("doc_shared", "passage_shared", "doc_links", "passage_links"):
-        r.spark.sql(getattr(queries, name)).createOrReplaceTempView(name)
+    for name, query in queries.relations():
+        r.spark.sql(query).createOrReplaceTempView(name)
     r.write("hot_buckets", r.spark.sql(queries.hot))
     candidates = r.spark.sql(queries.pairs).cache()
     candidates.createOrReplaceTempView("cands")

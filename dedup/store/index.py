@@ -149,8 +149,8 @@ class IndexStore(Database):
             "SELECT (SELECT count(*) FROM new_keys), count(*) FROM signatures"
         ).fetchall()[0]
         queries = candidate_queries("duckdb", max_bucket, window_days, first_load=2 * new >= stored)
-        for name in ("doc_shared", "passage_shared", "doc_links", "passage_links"):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {getattr(queries, name)}")
+        for name, query in queries.relations():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
         con.execute(f"INSERT INTO hot_buckets SELECT ?, * FROM ({queries.hot})", [run_id])
         return con.execute(queries.pairs).fetchall()
 
