@@ -580,8 +580,8 @@ def verify_run(
 
     Pairs go `VERIFY_BATCH` at a time (texts read, judged, written, dropped), so memory is
     bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
-    Sentences that recur across many unrelated stories (`Store.template_holders`) are marked
-    on their sides, so that they never make a pair on their own.
+    Sentences that recur across many unrelated stories (`Store.template_holders`, read once
+    a run) are marked on their sides, so that they never make a pair on their own.
     """
     options = options or VerifyOptions()
     seconds = {} if seconds is None else seconds
@@ -597,13 +597,14 @@ def verify_run(
 
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = embedded = 0
+    # Verification writes no sentences, so the templates are the same for every batch.
+    holders = store.template_holders() if pairs else {}
 
     def judging(start: int) -> Iterator[tuple[int, Judged]]:
         """The steps of the batch at `start`, read from the store; with the pool, already
         handed to it (judged while the caller writes the batch before)."""
         batch = pairs[start : start + VERIFY_BATCH]
         texts = store.side_texts([k for pair in batch for k in pair])
-        holders = store.template_holders({h for _, _, hashes in texts.values() for h in hashes})
         sides = {k: SideText(s, c, keys=hashes) for k, (s, c, hashes) in texts.items()}
         rank = {k: origin_rank(node) for k, node in store.nodes(sorted(sides)).items()}
         at = range(start, start + len(batch), VERIFY_STEP)

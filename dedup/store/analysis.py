@@ -53,39 +53,46 @@ class AnalysisStore(Database):
             hashes[key].append(int(hashed))
         return {k: (tuple(texts[k]), tuple(flags[k]), tuple(hashes[k])) for k in bodies}
 
-    def template_holders(self, keys: Collection[int]) -> dict[int, Holders]:
-        """For the sentence keys among `keys` that are templates as of some article of the
-        database, where they turn template and back (`templates.Holders`, equal to
-        `Holders.of` their holders: a property test holds them equal).
+    def template_holders(self, keys: Collection[int] | None = None) -> dict[int, Holders]:
+        """For the sentence keys among `keys` (every sentence of the database when None)
+        that are templates as of some article of the database, where they turn template and
+        back (`templates.Holders`, equal to `Holders.of` their holders: a property test
+        holds them equal).
 
         Computed in DuckDB with window functions: a sentence held by a hundred thousand
-        articles comes back as its few flips, not as its holders."""
-        if not keys:
+        articles comes back as its few flips, not as its holders. A key's flips depend on
+        its own holders only, so the flips of every key are those of each batch of keys
+        put together: verification asks once a run (two scans of the sentences, not two
+        a batch)."""
+        if keys is not None and not keys:
             return {}
-        with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
-            rows = self.con.execute(
-                f"""
-                WITH common AS (
-                    SELECT sentence_key FROM sentences WHERE sentence_key IN (SELECT k FROM _tkeys)
-                    GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)}),
-                held AS (
-                    SELECT sentence_key AS k, article_key AS a, min(context_key) AS c FROM sentences
-                    WHERE sentence_key IN (SELECT sentence_key FROM common) GROUP BY ALL),
-                counted AS (
-                    SELECT k, a, row_number() OVER (PARTITION BY k ORDER BY a) AS n,
-                           row_number() OVER (PARTITION BY k, c ORDER BY a) AS in_context
-                    FROM held),
-                graded AS (
-                    SELECT k, a, n >= {int(MIN_ARTICLES)}
-                           AND max(in_context) OVER (PARTITION BY k ORDER BY a ROWS UNBOUNDED PRECEDING)
-                               <= {float(MAX_COMMON_SHARE)!r} * n AS template
-                    FROM counted)
-                SELECT k, a FROM (
-                    SELECT k, a, template,
-                           lag(template, 1, false) OVER (PARTITION BY k ORDER BY a) AS before FROM graded)
-                WHERE template <> before ORDER BY k, a
-                """
-            ).fetchall()
+        where = "" if keys is None else "WHERE sentence_key IN (SELECT k FROM _tkeys)"
+        query = f"""
+            WITH common AS (
+                SELECT sentence_key FROM sentences {where}
+                GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)}),
+            held AS (
+                SELECT sentence_key AS k, article_key AS a, min(context_key) AS c FROM sentences
+                WHERE sentence_key IN (SELECT sentence_key FROM common) GROUP BY ALL),
+            counted AS (
+                SELECT k, a, row_number() OVER (PARTITION BY k ORDER BY a) AS n,
+                       row_number() OVER (PARTITION BY k, c ORDER BY a) AS in_context
+                FROM held),
+            graded AS (
+                SELECT k, a, n >= {int(MIN_ARTICLES)}
+                       AND max(in_context) OVER (PARTITION BY k ORDER BY a ROWS UNBOUNDED PRECEDING)
+                           <= {float(MAX_COMMON_SHARE)!r} * n AS template
+                FROM counted)
+            SELECT k, a FROM (
+                SELECT k, a, template,
+                       lag(template, 1, false) OVER (PARTITION BY k ORDER BY a) AS before FROM graded)
+            WHERE template <> before ORDER BY k, a
+            """
+        if keys is None:
+            rows = self.con.execute(query).fetchall()
+        else:
+            with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
+                rows = self.con.execute(query).fetchall()
         grouped: dict[int, list[int]] = defaultdict(list)
         for key, article in rows:
             grouped[int(key)].append(int(article))

@@ -87,7 +87,7 @@ def test_holders_flip_where_the_plain_count_turns(rows: list[tuple[int, int]]) -
 def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) -> None:
     """`Store.template_holders` computes the flips in DuckDB; they are `Holders.of` the
     stored (article, context) rows of each sentence, for sentences held in one context, in
-    many, and twice in one article."""
+    many, and twice in one article; asked for every key, the union of any batches'."""
     import random
 
     from dedup.templates import Holders
@@ -108,3 +108,6 @@ def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) 
         want = {k: h for k, v in grouped.items() if (h := Holders.of(v)).flips}
         assert want, "the pool makes templates"
         assert store.template_holders(set(grouped)) == want
+        assert store.template_holders() == want, "every key at once (verification's one read a run)"
+        some = set(list(grouped)[::3])
+        assert store.template_holders(some) == {k: h for k, h in want.items() if k in some}
