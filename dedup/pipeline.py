@@ -580,8 +580,8 @@ def verify_run(
 
     Pairs go `VERIFY_BATCH` at a time (texts read, judged, written, dropped), so memory is
     bounded whatever the number of pairs; `embedded` counts distinct sentences per batch.
-    Sentences that recur across many unrelated stories (`Store.template_holders`, read once
-    a run) are marked on their sides, so that they never make a pair on their own.
+    Sentences that recur across many unrelated stories (`Store.run_template_holders`, read
+    once a run) are marked on their sides, so that they never make a pair on their own.
     """
     options = options or VerifyOptions()
     seconds = {} if seconds is None else seconds
@@ -598,7 +598,7 @@ def verify_run(
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = embedded = 0
     # Verification writes no sentences, so the templates are the same for every batch.
-    holders = store.template_holders() if pairs else {}
+    holders = store.run_template_holders(run_id) if pairs else {}
 
     def judging(start: int) -> Iterator[tuple[int, Judged]]:
         """The steps of the batch at `start`, read from the store; with the pool, already

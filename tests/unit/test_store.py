@@ -87,7 +87,7 @@ def test_holders_flip_where_the_plain_count_turns(rows: list[tuple[int, int]]) -
 def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) -> None:
     """`Store.template_holders` computes the flips in DuckDB; they are `Holders.of` the
     stored (article, context) rows of each sentence, for sentences held in one context, in
-    many, and twice in one article; asked for every key, the union of any batches'."""
+    many, and twice in one article; for a run, those of the sentences its candidates pair."""
     import random
 
     from dedup.templates import Holders
@@ -108,6 +108,18 @@ def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) 
         want = {k: h for k, v in grouped.items() if (h := Holders.of(v)).flips}
         assert want, "the pool makes templates"
         assert store.template_holders(set(grouped)) == want
-        assert store.template_holders() == want, "every key at once (verification's one read a run)"
         some = set(list(grouped)[::3])
         assert store.template_holders(some) == {k: h for k, h in want.items() if k in some}
+        # A run's holders: the sentences of the articles its candidates pair, in one read.
+        keys = [int(k) for (k,) in store.con.execute("SELECT article_key FROM articles").fetchall()]
+        store.con.execute(
+            "INSERT INTO candidates (a, b, via_exact, via_document, via_passage, jaccard, containment_a,"
+            " containment_b, passage_pairs, same_outlet, run_id)"
+            " VALUES (?, ?, false, true, false, 0.5, 0.5, 0.5, 0, false, 7)",
+            [keys[0], keys[1]],
+        )
+        paired = {int(k) for (k,) in store.con.execute(
+            "SELECT sentence_key FROM sentences WHERE article_key IN (?, ?)", keys[:2]).fetchall()}  # fmt: skip
+        assert paired & set(want), "the pair holds templates"
+        assert store.run_template_holders(7) == {k: h for k, h in want.items() if k in paired}
+        assert store.run_template_holders(8) == {}
