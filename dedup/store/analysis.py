@@ -68,8 +68,8 @@ class AnalysisStore(Database):
     def run_template_holders(self, run_id: int) -> dict[int, Holders]:
         """`template_holders` of every sentence of the articles paired in `run_id`'s
         candidates, in one query: a key's flips depend on its own holders only, so they
-        are those of each batch of verification put together, for two scans of the stored
-        sentences a run instead of two a batch (57 batches at a million)."""
+        are those of each batch of verification put together, for one query over the stored
+        sentences a run instead of one a batch (57 batches at a million)."""
         return self._holders(
             """SELECT sentence_key FROM sentences WHERE article_key IN (
                    SELECT a FROM candidates WHERE run_id = $run UNION SELECT b FROM candidates WHERE run_id = $run)""",
