@@ -18,6 +18,7 @@ import numpy as np
 from dedup.align import AlignConfig
 from dedup.embed import DIMENSIONS
 from dedup.minhash import containment_many, jaccard_many
+from dedup.model import Alignment
 from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
 from dedup.templates import Holders
 
@@ -32,33 +33,42 @@ class VerifyOptions:
     """False: lexical alignment only (no model, no paraphrases)."""
 
 
-def judge_pairs(
-    pairs: list[tuple[int, int]],
-    sides: dict[int, SideText],
-    rank: dict[int, tuple[bool, float, bool, int]],
-    options: VerifyOptions,
-    encode: Callable[[list[str]], np.ndarray],
-    run_id: int,
-    holders: Mapping[int, Holders] | None = None,
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[str, int], int, int]:
-    """Verdicts for candidate pairs (pure but for `encode`): the rows of `pairs` and
-    `alignments`, counts per relation, sentences compared, distinct sentences embedded.
+Judged = tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[str, int], int, int]
+"""What `judge_pairs` returns: pairs rows, alignment rows, counts, sentences, embedded."""
 
-    Both engines call this: the local one over a run's candidates, Spark per partition.
-    Three passes so that the model sees one batch: lexical alignment of every pair, one
-    `encode` of every distinct open sentence of the anchored pairs, then paraphrase
-    matching and scoring. `rank` (from `cluster.origin_rank`) says which side came first.
-    `holders` (`Store.template_holders`) marks each pair's template sentences as of its
-    later article.
-    """
-    cutoff = {(a, b): max(a, b) for a, b in pairs}
-    marked = {
-        pair: (
-            sides[pair[0]].with_templates(holders or {}, c),
-            sides[pair[1]].with_templates(holders or {}, c),
+
+@dataclass(frozen=True, slots=True)
+class Aligned:
+    """The lexical half of `judge_pairs` for some pairs: each pair's lexical alignment and
+    the open sentences worth embedding (`sentences_to_embed`), and the distinct texts of
+    those, in the order `encode` is to see them."""
+
+    lexical: list[list[Alignment]]
+    wanted: list[tuple[list[int], list[int]]]
+    distinct: dict[str, int]
+
+
+def _marked(
+    pairs: list[tuple[int, int]], sides: Mapping[int, SideText], holders: Mapping[int, Holders] | None
+) -> dict[tuple[int, int], tuple[SideText, SideText]]:
+    """Each pair's sides with their templates marked as of its later article."""
+    return {
+        (a, b): (
+            sides[a].with_templates(holders or {}, max(a, b)),
+            sides[b].with_templates(holders or {}, max(a, b)),
         )
-        for pair, c in cutoff.items()
+        for a, b in pairs
     }
+
+
+def align_pairs(
+    pairs: list[tuple[int, int]],
+    sides: Mapping[int, SideText],
+    options: VerifyOptions,
+    holders: Mapping[int, Holders] | None = None,
+) -> Aligned:
+    """Passes 1 and 2 of `judge_pairs` (pure, no model): what `encode` must see."""
+    marked = _marked(pairs, sides, holders)
     lexical = [lexical_alignment(*marked[a, b], options.align) for a, b in pairs]
     wanted = [
         sentences_to_embed(al, *marked[a, b], options.align, options.score) if options.embed else ([], [])
@@ -70,12 +80,28 @@ def judge_pairs(
             distinct.setdefault(sides[a].sentences[i], len(distinct))
         for j in open_b:
             distinct.setdefault(sides[b].sentences[j], len(distinct))
-    vectors = encode(list(distinct)) if distinct else np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return Aligned(lexical, wanted, distinct)
+
+
+def finish_pairs(
+    pairs: list[tuple[int, int]],
+    sides: Mapping[int, SideText],
+    rank: Mapping[int, tuple[bool, float, bool, int]],
+    options: VerifyOptions,
+    aligned: Aligned,
+    vectors: np.ndarray,
+    run_id: int,
+    holders: Mapping[int, Holders] | None = None,
+) -> Judged:
+    """Pass 3 of `judge_pairs` (pure): given the vectors of `aligned.distinct`, in order,
+    paraphrase matching and scoring, the rows to store."""
+    marked = _marked(pairs, sides, holders)
     rows: list[tuple[object, ...]] = []
     alignment_rows: list[tuple[object, ...]] = []
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = 0
-    for al, (open_a, open_b), (a, b) in zip(lexical, wanted, pairs, strict=True):
+    distinct = aligned.distinct
+    for al, (open_a, open_b), (a, b) in zip(aligned.lexical, aligned.wanted, pairs, strict=True):
         sa, sb = marked[a, b]
         va = vectors[[distinct[sa.sentences[i]] for i in open_a]] if open_a else None
         vb = vectors[[distinct[sb.sentences[j]] for j in open_b]] if open_b else None
@@ -102,6 +128,33 @@ def judge_pairs(
                 )
                 alignment_rows.append((a, b, x.a_index, x.b_index, x.kind, x.score, edits))
     return rows, alignment_rows, counts, sentences, len(distinct)
+
+
+def judge_pairs(
+    pairs: list[tuple[int, int]],
+    sides: Mapping[int, SideText],
+    rank: Mapping[int, tuple[bool, float, bool, int]],
+    options: VerifyOptions,
+    encode: Callable[[list[str]], np.ndarray],
+    run_id: int,
+    holders: Mapping[int, Holders] | None = None,
+) -> Judged:
+    """Verdicts for candidate pairs (pure but for `encode`): the rows of `pairs` and
+    `alignments`, counts per relation, sentences compared, distinct sentences embedded.
+
+    Both engines call this: the local one over a run's candidates, Spark per partition.
+    Three passes so that the model sees one batch: lexical alignment of every pair, one
+    `encode` of every distinct open sentence of the anchored pairs (`align_pairs`), then
+    paraphrase matching and scoring (`finish_pairs`); the local engine runs the two pure
+    halves in its process pool and only `encode` in its own process. `rank` (from
+    `cluster.origin_rank`) says which side came first. `holders`
+    (`Store.template_holders`) marks each pair's template sentences as of its later article.
+    """
+    aligned = align_pairs(pairs, sides, options, holders)
+    vectors = (
+        encode(list(aligned.distinct)) if aligned.distinct else np.zeros((0, DIMENSIONS), dtype=np.float32)
+    )
+    return finish_pairs(pairs, sides, rank, options, aligned, vectors, run_id, holders)
 
 
 # -- candidates: one query template, rendered for DuckDB and for Spark SQL -----------------

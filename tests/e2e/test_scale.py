@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dedup import finish, pipeline
+from dedup.embed import HashingEmbedder
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
 from tests.conftest import ROOT, write_jsonl
@@ -36,6 +37,25 @@ def test_pool_and_small_batches_give_the_same_database(
     with Store.open(tmp_path / "pooled.duckdb") as store:
         summary = ingest(store, [str(FEED)], IngestOptions(batch_size=7, verify=VerifyOptions(embed=False)))
     assert summary.verify is not None and summary.verify.pairs > 10
+    assert snapshot(tmp_path / "pooled.duckdb") == snapshot(tmp_path / "plain.duckdb")
+
+
+def test_the_pool_with_the_model_gives_the_same_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the model, the workers align and score while this process embeds: the same
+    verdicts, scores and alignments as judging every step in one process."""
+    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 10**9)
+    with Store.open(tmp_path / "plain.duckdb") as store:
+        plain = ingest(store, [str(FEED)], embedder=HashingEmbedder())
+    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 0)
+    monkeypatch.setattr(pipeline, "VERIFY_BATCH", 1_200)
+    monkeypatch.setattr(pipeline, "VERIFY_STEP", 300)
+    with Store.open(tmp_path / "pooled.duckdb") as store:
+        pooled = ingest(store, [str(FEED)], embedder=HashingEmbedder())
+    assert plain.verify is not None and pooled.verify is not None
+    assert plain.verify.embedded > 100 and plain.verify.rewrite > 10  # the model's path, taken
+    assert pooled.verify.computed == plain.verify.computed
     assert snapshot(tmp_path / "pooled.duckdb") == snapshot(tmp_path / "plain.duckdb")
 
 
