@@ -41,8 +41,8 @@ VERIFY_BATCH = 20_000
 VERIFY_STEP = 1_000
 """Of those, pairs judged (aligned, embedded, written) at a time: progress moves per step."""
 VERIFY_POOL_MIN = 2 * VERIFY_STEP
-"""Lexical verification of fewer pairs stays in one process (a pool costs a fork and the
-pickling of every side)."""
+"""Verification of fewer pairs stays in one process (a pool costs a fork and the pickling
+of every side)."""
 CANDIDATE_BATCH = 100_000
 """Candidate pairs scored from their signatures per batch (~100 MB of signatures)."""
 
