@@ -164,11 +164,21 @@ class Model:
     weights: tuple[float, ...]
     bias: float
 
-    def probability(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+    def logit(self, columns: dict[str, np.ndarray], *, without: str | None = None) -> np.ndarray:
+        """weights . features + bias, leaving out the feature `without` (a term added
+        after: `with_cosine`)."""
         z = np.full(next(iter(columns.values())).shape, self.bias, dtype=np.float64)
         for name, weight in zip(self.features, self.weights, strict=True):
-            z += weight * columns[name]
-        return 1.0 / (1.0 + np.exp(-z))
+            if name != without:
+                z += weight * columns[name]
+        return z
+
+    def probability(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        return _sigmoid(self.logit(columns))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 WEIGHTS = Path(__file__).with_name("similarity.json")
@@ -433,6 +443,39 @@ def similarity_matrix(
         return np.zeros((len(a), len(b)), dtype=np.float64)
     model = models()["full" if cosine is not None else "lexical"]
     return model.probability(feature_matrices(a, b, cosine))
+
+
+def cosine_free_logits(a: Sequence[SentenceFacts], b: Sequence[SentenceFacts]) -> np.ndarray:
+    """The `full` model's logit of every pair of `a` x `b` but for its cosine term: all the
+    lexical features say, before anything is embedded. `with_cosine` completes it."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    return models()["full"].logit(feature_matrices(a, b), without="cosine")
+
+
+def with_cosine(logits: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    """`similarity_matrix` with `cosine`, from `cosine_free_logits` of the same cells: the
+    same numbers, the cosine being the model's last term."""
+    cosine = np.clip(np.asarray(cosine, dtype=np.float64), -1.0, 1.0)
+    return _sigmoid(logits + _cosine_weight() * cosine)
+
+
+def _cosine_weight() -> float:
+    """The full model's weight of the cosine, its last feature (`FULL_FEATURES`): added
+    last, as `Model.logit` adds it, so `with_cosine` gives the very same floats."""
+    model = models()["full"]
+    return model.weights[model.features.index("cosine")]
+
+
+def cosine_reach(logits: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and the columns of `cosine_free_logits` with a cell that some cosine in
+    [-1, 1] would lift to `threshold`: the only sentences whose embedding can make a match
+    (the full model is linear in the cosine, so no cosine does more than its weight).
+
+    Conservative by a hair (1e-9 on the logit), so that rounding never drops a sentence
+    whose match `with_cosine` would have found."""
+    reach = logits + abs(_cosine_weight()) >= np.log(threshold / (1 - threshold)) - 1e-9
+    return np.flatnonzero(reach.any(axis=1)), np.flatnonzero(reach.any(axis=0))
 
 
 class _Memo:

@@ -19,7 +19,15 @@ from dedup.align import AlignConfig
 from dedup.embed import DIMENSIONS
 from dedup.minhash import containment_many, jaccard_many
 from dedup.model import Alignment
-from dedup.score import ScoreConfig, SideText, finish_comparison, lexical_alignment, sentences_to_embed
+from dedup.score import (
+    NOTHING_OPEN,
+    OpenSentences,
+    ScoreConfig,
+    SideText,
+    finish_comparison,
+    lexical_alignment,
+    sentences_to_embed,
+)
 from dedup.templates import Holders
 
 
@@ -44,7 +52,7 @@ class Aligned:
     those, in the order `encode` is to see them."""
 
     lexical: list[list[Alignment]]
-    wanted: list[tuple[list[int], list[int]]]
+    wanted: list[OpenSentences]
     distinct: dict[str, int]
 
 
@@ -71,14 +79,14 @@ def align_pairs(
     marked = _marked(pairs, sides, holders)
     lexical = [lexical_alignment(*marked[a, b], options.align) for a, b in pairs]
     wanted = [
-        sentences_to_embed(al, *marked[a, b], options.align, options.score) if options.embed else ([], [])
+        sentences_to_embed(al, *marked[a, b], options.align, options.score) if options.embed else NOTHING_OPEN
         for al, (a, b) in zip(lexical, pairs, strict=True)
     ]
     distinct: dict[str, int] = {}
-    for (open_a, open_b), (a, b) in zip(wanted, pairs, strict=True):
-        for i in open_a:
+    for opened, (a, b) in zip(wanted, pairs, strict=True):
+        for i in opened.embed_a:
             distinct.setdefault(sides[a].sentences[i], len(distinct))
-        for j in open_b:
+        for j in opened.embed_b:
             distinct.setdefault(sides[b].sentences[j], len(distinct))
     return Aligned(lexical, wanted, distinct)
 
@@ -101,11 +109,12 @@ def finish_pairs(
     counts = dict.fromkeys(("duplicate", "rewrite", "partial", "none"), 0)
     sentences = 0
     distinct = aligned.distinct
-    for al, (open_a, open_b), (a, b) in zip(aligned.lexical, aligned.wanted, pairs, strict=True):
+    for al, opened, (a, b) in zip(aligned.lexical, aligned.wanted, pairs, strict=True):
         sa, sb = marked[a, b]
-        va = vectors[[distinct[sa.sentences[i]] for i in open_a]] if open_a else None
-        vb = vectors[[distinct[sb.sentences[j]] for j in open_b]] if open_b else None
-        result = finish_comparison(al, sa, sb, va, vb, options.align, options.score)
+        embed_a, embed_b = opened.embed_a, opened.embed_b
+        va = vectors[[distinct[sa.sentences[i]] for i in embed_a]] if embed_a else None
+        vb = vectors[[distinct[sb.sentences[j]] for j in embed_b]] if embed_b else None
+        result = finish_comparison(al, sa, sb, opened, va, vb, options.align, options.score)
         later_containment = result.containment_b if rank[a] < rank[b] else result.containment_a
         if result.relation == "rewrite" and later_containment < options.score.rewrite_containment:
             # The earlier article is the one contained: the later one took it whole and added

@@ -113,6 +113,32 @@ def test_the_memo_of_sentence_pairs_gives_the_matrix_numbers(
     assert np.array_equal(similarity.lexical_pairs(a[:n], b[:n]), pairs)
 
 
+@given(SENTENCES, SENTENCES, st.data())
+@settings(max_examples=200, deadline=None)
+def test_the_cosine_completes_the_lexical_logits_and_bounds_what_can_match(
+    a: list[str], b: list[str], data: st.DataObject
+) -> None:
+    """Verification computes the full model's lexical part before anything is embedded and
+    adds the cosine after (`with_cosine`): the numbers of the whole model; and no cell
+    outside `cosine_reach`'s rows and columns reaches the threshold, whatever the cosine."""
+    fa, fb = [sentence_facts(x) for x in a], [sentence_facts(y) for y in b]
+    cells = st.floats(-1.0, 1.0, allow_nan=False, width=32)
+    cosine = np.array(
+        data.draw(st.lists(cells, min_size=len(a) * len(b), max_size=len(a) * len(b))), dtype=np.float32
+    )
+    cosine = cosine.reshape(len(a), len(b))
+    want = similarity.similarity_matrix(fa, fb, cosine)
+    logits = similarity.cosine_free_logits(fa, fb)
+    assert np.array_equal(similarity.with_cosine(logits, cosine), want)
+    threshold = data.draw(st.floats(0.01, 0.99))
+    rows, cols = similarity.cosine_reach(logits, threshold)
+    for extreme in (cosine, np.ones_like(cosine), -np.ones_like(cosine)):
+        reached = similarity.with_cosine(logits, extreme) >= threshold
+        outside = np.ones(reached.shape, dtype=bool)
+        outside[np.ix_(rows, cols)] = False
+        assert not reached[outside].any()
+
+
 @given(SENTENCES, SENTENCES)
 @settings(max_examples=100, deadline=None)
 def test_small_set_overlaps_are_the_incidence_product(a: list[str], b: list[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 import dedup
 from dedup.align import AlignConfig, align_sentences, facts_conflict, open_sentences, word_edits
 from dedup.embed import HashingEmbedder
-from dedup.score import SideText, score_alignment
+from dedup.score import SideText, finish_comparison, lexical_alignment, score_alignment, sentences_to_embed
 
 SENTENCES = [
     "A freight train carrying grain derailed near Millbrook early Tuesday, state police said.",
@@ -121,6 +123,39 @@ def test_open_sentences_leave_out_those_every_pairing_of_which_facts_would_refus
     # a[0] could never be matched to anything in B: no embedding is spent on it.
     assert open_sentences([], a, b) == ([1], [0])
     assert open_sentences([], a, b, AlignConfig(check_facts=False)) == ([0, 1], [0])
+
+
+def test_sentences_no_cosine_could_match_are_not_embedded_and_no_match_changes() -> None:
+    """A copy that keeps two sentences, retells two and adds its own: the sentences whose
+    every pairing stays below the paraphrase threshold even at a cosine of 1 are left
+    unembedded, and the alignments are those of embedding every open sentence."""
+    a = SideText(tuple(SENTENCES), (True,) * len(SENTENCES))
+    b = SideText(
+        (
+            SENTENCES[0],
+            "Nobody was injured in the accident on the bridge over the river, police said.",
+            "The railroad said its crews would work overnight to clear away the wreckage.",
+            SENTENCES[4],
+            "Heavy snow closed 30 schools across three northern counties and the Interstate 94 on Wednesday.",
+            "Voters in Ohio will decide on a $2.5 billion bond measure for roads and bridges in November 2027.",
+        ),
+        (True,) * 6,
+    )
+    lexical = lexical_alignment(a, b)
+    opened = sentences_to_embed(lexical, a, b, always=True)
+    everything = dataclasses.replace(
+        opened, rows=tuple(range(len(opened.a))), cols=tuple(range(len(opened.b)))
+    )
+    assert 0 < len(opened.embed_b) < len(everything.embed_b)  # open, and not embedded
+
+    def finished(o: dedup.score.OpenSentences) -> dedup.Comparison:
+        va = HashingEmbedder().encode([a.sentences[i] for i in o.embed_a])
+        vb = HashingEmbedder().encode([b.sentences[j] for j in o.embed_b])
+        return finish_comparison(lexical, a, b, o, va, vb)
+
+    pruned, full = finished(opened), finished(everything)
+    assert pruned.alignments == full.alignments and pruned.relation == full.relation
+    assert any(x.kind == "paraphrase" for x in pruned.alignments)
 
 
 def test_an_ocr_noisy_reprint_is_a_duplicate_and_an_edited_one_is_not() -> None:
