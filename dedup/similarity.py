@@ -354,6 +354,12 @@ Overlap = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(intersection, size of one side, size of the other) of sets, as arrays that broadcast."""
 
 
+def _cosine_column(cosine: np.ndarray) -> np.ndarray:
+    """The cosine as the full model reads it (float64, within [-1, 1]), in `_columns` and
+    in `with_cosine` alike."""
+    return np.clip(np.asarray(cosine, dtype=np.float64), -1.0, 1.0)
+
+
 def _columns(
     ratios: dict[str, np.ndarray], overlaps: dict[str, Overlap], la: np.ndarray, lb: np.ndarray,
     cosine: np.ndarray | None,
@@ -373,7 +379,7 @@ def _columns(
         "length_ratio": np.minimum(la, lb) / np.maximum(np.maximum(la, lb), 1.0),
     }
     if cosine is not None:
-        columns["cosine"] = np.clip(np.asarray(cosine, dtype=np.float64), -1.0, 1.0)
+        columns["cosine"] = _cosine_column(cosine)
     return {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
 
 
@@ -456,8 +462,7 @@ def cosine_free_logits(a: Sequence[SentenceFacts], b: Sequence[SentenceFacts]) -
 def with_cosine(logits: np.ndarray, cosine: np.ndarray) -> np.ndarray:
     """`similarity_matrix` with `cosine`, from `cosine_free_logits` of the same cells: the
     same numbers, the cosine being the model's last term."""
-    cosine = np.clip(np.asarray(cosine, dtype=np.float64), -1.0, 1.0)
-    return _sigmoid(logits + _cosine_weight() * cosine)
+    return _sigmoid(logits + _cosine_weight() * _cosine_column(cosine))
 
 
 def _cosine_weight() -> float:
