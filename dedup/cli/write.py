@@ -1,4 +1,4 @@
-"""The commands that write: ingest, import-results, index, prune."""
+"""The commands that write: ingest, import-results, index, prune, compact."""
 
 from __future__ import annotations
 
@@ -367,6 +367,33 @@ def prune_command(
             f"pruned the index to articles published from {cutoff:%Y-%m-%d %H:%M} UTC: {counts['articles']:,} "
             f"articles left candidate search ({counts['doc_bands'] + counts['passage_bands']:,} band keys, "
             f"{counts['article_vectors']:,} vectors); their pairs, clusters and provenance stay"
+        )
+    if fmt:
+        emit_object(summary, resolve_format(fmt))
+
+
+@app.command("compact")
+def compact_command(
+    ctx: typer.Context,
+    to: Annotated[Path, typer.Option("--to", metavar="PATH", help="The new, compacted database file.")],
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    quiet: QuietOption = False,
+    wait: WaitOption = DEFAULT_WAIT,
+) -> None:
+    """Write a compacted copy of the database to a new file (after `prune`: DuckDB reuses
+    freed space but never shrinks its file). The database itself is not changed; move the
+    copy into place while no dedup process has it open."""
+    settings = _settings(ctx, db, quiet)
+    with _cli_errors(), Store.open(settings.db, wait=wait) as store:
+        size = Path(settings.db).stat().st_size
+        counts = store.compact_into(to)
+    summary = {"to": str(to), "tables": len(counts), "rows": sum(counts.values()),
+               "db_mb": round(size / 2**20, 1), "compacted_mb": round(to.stat().st_size / 2**20, 1)}  # fmt: skip
+    if not settings.quiet:
+        err.print(
+            f"wrote {escape(str(to))}: {summary['rows']:,} rows in {summary['tables']} tables, "
+            f"{summary['compacted_mb']:,} MB (the database: {summary['db_mb']:,} MB)"
         )
     if fmt:
         emit_object(summary, resolve_format(fmt))

@@ -86,3 +86,27 @@ def test_prune_usage(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["--db", str(db), "prune", "--before", "yesterday"])
     assert bad.exit_code == 2 and "ISO" in bad.output
     assert listing(db, "prune", "--before", "2025-01-01")["articles"] == 0  # type: ignore[index]
+
+
+def test_compact_writes_a_copy_that_holds_everything_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    ingest(db, tmp_path, "day1.jsonl", [
+        {"id": f"old-{k}", "source": "AP", "published": f"2026-01-{k + 1:02d}T10:00:00Z", "body": OLD + TAIL * k}
+        for k in range(12)
+    ] + [{"id": "new", "source": "AP", "published": "2026-03-01T10:00:00Z", "body": NEW}])  # fmt: skip
+    listing(db, "prune", "--keep-days", "30")
+    original = db.read_bytes()
+    copy = tmp_path / "compacted.duckdb"
+    summary = listing(db, "compact", "--to", str(copy))
+    assert isinstance(summary, dict) and summary["tables"] >= 20 and summary["rows"] > 0
+    assert db.read_bytes() == original  # the database itself is left as it was
+    for command in ("pairs", "clusters", "provenance old-3", "stats", "candidates"):
+        assert listing(copy, *command.split()) == listing(db, *command.split())
+    assert runner.invoke(app, ["--db", str(copy), "check"]).exit_code == 0
+    assert not list(tmp_path.glob(".*partial*"))
+    # a later day still pairs inside the window, in the copy as in the original
+    ingest(copy, tmp_path, "day2.jsonl", [{"id": "new-copy", "source": "Gazette", "published": "2026-03-02T10:00:00Z", "body": NEW + TAIL}])  # fmt: skip
+    pairs = listing(copy, "pairs")
+    assert isinstance(pairs, list) and any({p["a"], p["b"]} == {"new", "new-copy"} for p in pairs)
+    again = runner.invoke(app, ["--db", str(db), "compact", "--to", str(copy)])
+    assert again.exit_code != 0 and "exists already" in again.output
