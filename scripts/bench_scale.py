@@ -82,9 +82,23 @@ def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
     }
 
 
-def prune_copy(db: Path, target: Path, share: float) -> None:
+def compacted_mb(db: Path) -> float:
+    """The size of a compacted copy of `db` (`dedup compact`: DuckDB never shrinks a file
+    after deletes, a fresh copy holds only what is stored), the copy removed after."""
+    target = db.with_name(f"{db.stem}-compacted.duckdb")
+    target.unlink(missing_ok=True)
+    with Store.open(db) as store:
+        store.compact_into(target)
+    size = target.stat().st_size / 2**20
+    target.unlink()
+    return round(size, 1)
+
+
+def prune_copy(db: Path, target: Path, share: float) -> dict[str, float]:
     """A copy of `db` whose candidate index keeps only the newest `1 - share` of its
-    articles by publication time (`dedup prune`), for the pruned increment."""
+    articles by publication time (`dedup prune`), for the pruned increment; the sizes of
+    both compacted (`compacted_mb`), which the files themselves do not show."""
+    whole = compacted_mb(db)
     shutil.copy(db, target)
     with Store.open(target) as store:
         (cut,) = store.con.execute(
@@ -95,9 +109,12 @@ def prune_copy(db: Path, target: Path, share: float) -> None:
             counts = store.prune_index(cut)
             store.finish_run(run_id, {"pruned": counts})
         store.checkpoint()
+    pruned = compacted_mb(target)
     print(
-        f"pruned {counts['articles']:,} articles before {cut} ({Path(target).stat().st_size / 2**20:,.0f} MB)"
+        f"pruned {counts['articles']:,} articles before {cut} ({Path(target).stat().st_size / 2**20:,.0f} MB;"
+        f" compacted {pruned:,.0f} MB, unpruned compacted {whole:,.0f} MB)"
     )
+    return {"compacted_mb": pruned, "unpruned_compacted_mb": whole}
 
 
 def measure(db: Path, feed: Path, embed: bool, memory_limit: str) -> dict:
@@ -188,10 +205,9 @@ def main() -> None:
                 (f"+{increment:,} on {n:,}", increment, db, day),
                 (f"{increment:,} into empty", increment, empty, day),
             ):
-                if target == pruned:
-                    prune_copy(db, pruned, 0.9)
+                sizes_before = prune_copy(db, pruned, 0.9) if target == pruned else {}
                 result = measure(target, source, embed, args.memory_limit)
-                rows.append({"size": n, **row(label, count, embed, result)})
+                rows.append({"size": n, **row(label, count, embed, result), **sizes_before})
                 print_table(rows[-1:], list(rows[-1]))
             for path in work.glob(f"*-{n}-{mode}.duckdb*"):
                 if not args.keep:
@@ -210,6 +226,8 @@ def main() -> None:
         "per_1k_s",
         "peak_rss_mb",
         "db_mb",
+        "compacted_mb",
+        "unpruned_compacted_mb",
     ]
     print()
     print_table(rows, columns)
