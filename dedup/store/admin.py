@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import duckdb
+
 from dedup.errors import StoreError
 from dedup.store.views import ViewStore
 from dedup.tables import table as declared_table
@@ -208,9 +210,16 @@ class AdminStore(ViewStore):
             raise StoreError(f"{target} exists already: compact writes a new file")
         if self.path != ":memory:" and target.resolve() == Path(self.path).resolve():
             raise StoreError("compact writes a new file, not the database itself")
+        if not target.parent.is_dir():
+            raise StoreError(f"{target}: no folder {target.parent} to write it in")
         partial = target.with_name(f".{target.name}.partial")
-        for leftover in (partial, partial.with_name(partial.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+
+        def remove_partial() -> None:
+            for leftover in (partial, partial.with_name(partial.name + ".wal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+
+        remove_partial()  # what a killed compact left
         self.checkpoint()
         (source,) = self.con.execute("SELECT current_database()").fetchall()[0]
         literal = str(partial).replace("'", "''")
@@ -233,9 +242,10 @@ class AdminStore(ViewStore):
             finally:
                 self.con.execute("DETACH dedup_compacted")
             os.replace(partial, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+        except BaseException as exc:
+            remove_partial()
+            if isinstance(exc, duckdb.IOException):  # no space left, no permission
+                raise StoreError(f"compact to {target}: {exc}") from None
             raise
         return counts
 

@@ -110,3 +110,5 @@ def test_compact_writes_a_copy_that_holds_everything_and_refuses_to_overwrite(tm
     assert isinstance(pairs, list) and any({p["a"], p["b"]} == {"new", "new-copy"} for p in pairs)
     again = runner.invoke(app, ["--db", str(db), "compact", "--to", str(copy)])
     assert again.exit_code != 0 and "exists already" in again.output
+    nowhere = runner.invoke(app, ["--db", str(db), "compact", "--to", str(tmp_path / "no" / "copy.duckdb")])
+    assert nowhere.exit_code == 1 and "no folder" in nowhere.output
