@@ -47,6 +47,7 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,web,spark,bench]'
 	$(BIN)/python scripts/bench_scale.py
+	$(BIN)/python scripts/bench_open_grids.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,7 @@ SHARED = Path(os.environ.get("DEDUP_SHARED", ROOT.parent / "shared"))
 CORPORA = SHARED / "data" / "reuters21578" / "derived" / "reuters21578.jsonl"
 
 NEEDS_CORPORA = {
-    "bench_quality", "bench_realworld", "bench_rewrites", "bench_scale", "calibrate_scoring",
+    "bench_open_grids", "bench_quality", "bench_realworld", "bench_rewrites", "bench_scale", "calibrate_scoring",
     "calibrate_similarity", "crash_test", "make_benchmark", "make_scale_corpus",
 }  # fmt: skip
 NO_OUT = {"spinner"}  # prints to stdout
@@ -73,6 +73,7 @@ FIELDS: dict[str, tuple[str, list[str]]] = {
     "bench_gpu": ("gpu", ["throughput.*.sentences_per_s", "end_to_end.*.wall_s", "cuda_device"]),
     "bench_hostile": ("hostile", ["cases.*.peak_rss_mb", "cases.*.exit"]),
     "bench_ingest": ("ingest", ["phases.*.articles", "ratios.dedup_vs_floor_time"]),
+    "bench_open_grids": ("open_grids", ["days.*.distinct_cells", "days.*.none_sim_max", "ratios.pairs"]),
     "bench_quality": ("quality", ["systems.*.test", "goals.*.reached"]),
     "bench_realworld": ("realworld", ["files.*.stored", "totals"]),
     "bench_rewrites": ("rewrites", ["table", "cases"]),
