@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _bench import ROOT, options, print_table, require_corpora, run_phase, save, scale_corpus
-from bench_scale import feed_slice
+from bench_scale import day_after, feed_slice
 from rapidfuzz import fuzz
 
 import dedup.pipeline
@@ -158,12 +158,10 @@ def main() -> None:
     if args.smoke:
         scale, size, increment = Path(tempfile.mkdtemp(prefix="dedup-grids-")), 1000, 500
     corpus = scale_corpus(scale, size)
-    made = int(corpus.parent.name)
     work = Path(tempfile.mkdtemp(prefix="dedup-grids-work-"))
     try:
         feed = feed_slice(corpus, 0, size, work / "feed.jsonl")
-        after = corpus.parent / ("increment.jsonl" if size == made else "feed.jsonl")
-        today = feed_slice(after, 0 if size == made else size, increment, work / "day.jsonl")
+        today = day_after(corpus, size, increment, work / "day.jsonl")
         archive = work / "archive.duckdb"
         started = time.perf_counter()
         with Store.open(archive, memory_limit="4GB") as store:

@@ -61,6 +61,14 @@ def feed_slice(source: Path, start: int, count: int, target: Path) -> Path:
     return target
 
 
+def day_after(corpus: Path, n: int, count: int, target: Path) -> Path:
+    """The day after the first `n` articles of `corpus`: its next `count` (their late copies
+    reprint stored stories), or, when `n` is the whole corpus, its own `increment.jsonl`."""
+    made = int(corpus.parent.name)
+    after = corpus.parent / ("increment.jsonl" if n == made else "feed.jsonl")
+    return feed_slice(after, 0 if n == made else n, count, target)
+
+
 def phase(db: str, feed: str, embed: bool, memory_limit: str) -> dict:
     """One `dedup ingest`, measured from inside (stage times from the run's stats)."""
     started = time.perf_counter()
@@ -183,16 +191,13 @@ def main() -> None:
         )
     largest = max(sizes)
     corpus = scale_corpus(scale, largest)
-    made = int(corpus.parent.name)
     work = scale / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     rows = earlier_rows(sizes) if args.merge else []
     for n in sizes:
         feed = feed_slice(corpus, 0, n, work / f"feed-{n}.jsonl")
-        # The day after: the next chunk of the corpus (its late copies reprint stored stories).
-        after = scale / str(made) / ("increment.jsonl" if n == made else "feed.jsonl")
-        day = feed_slice(after, 0 if n == made else n, increment, work / f"day-{n}.jsonl")
+        day = day_after(corpus, n, increment, work / f"day-{n}.jsonl")
         # Lexical at every size (the per-article cost compared across sizes), and with
         # embeddings where the CPU can afford them.
         for embed in (False, True) if n <= args.embed_upto else (False,):

@@ -223,9 +223,7 @@ class AdminStore(ViewStore):
         self.checkpoint()
         (source,) = self.con.execute("SELECT current_database()").fetchall()[0]
         literal = str(partial).replace("'", "''")
-        tables = [name for (name,) in self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary", [source]
-        ).fetchall()]  # fmt: skip
+        tables = list(self.table_columns())  # listed before the copy is attached
         try:
             self.con.execute(f"ATTACH '{literal}' AS dedup_compacted")
             try:
