@@ -50,6 +50,7 @@ from dedup.similarity import (
     cosine_reach,
     lexical_matrix,
     lexical_pairs,
+    lexical_partners,
     sentence_facts,
     with_cosine,
 )
@@ -78,6 +79,12 @@ class ScoreConfig:
     sentence it aligns to, or of its best partner below the threshold (0 where the fact
     check refuses), average at least this: most of the article said again, sentence by
     sentence, not a few sentences retold."""
+    partners_share_a_word: bool = True
+    """An open sentence's best partner below the thresholds (which grades the score and the
+    coverage above) must share a content word with it, unless the model embedded both:
+    without one, the lexical similarity is the likeness of letters and grammar, not of what
+    the sentences say (`similarity.lexical_partners`). False grades every pair of open
+    sentences, as before 2026-12-05 (for `scripts/bench_open_grids.py` to compare)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +283,9 @@ def finish_comparison(
         alignments = align_paraphrases(
             alignments, a.sentences, b.sentences, opened.a, opened.b, similarity, align_config
         )
-    soft_a, soft_b, refused = _open_similarity(alignments, a, b, embedded_a, embedded_b, full)
+    soft_a, soft_b, refused = _open_similarity(
+        alignments, a, b, embedded_a, embedded_b, full, share_a_word=score_config.partners_share_a_word
+    )
     return score_alignment(alignments, a, b, score_config, soft_a, soft_b, refused)
 
 
@@ -292,18 +301,23 @@ def _open_similarity(
     embedded_a: Sequence[int],
     embedded_b: Sequence[int],
     full: np.ndarray | None,
+    *,
+    share_a_word: bool = True,
 ) -> tuple[dict[int, float], dict[int, float], frozenset[tuple[int, int]]]:
     """For the countable sentences left unmatched, the similarity of their best one-to-one
     partner among the other side's unmatched ones (with the cosine where both were
-    embedded): the graded part of the score, below the paraphrase threshold. Also the
-    partnerships `paraphrase_conflict` refuses: they grade the score, never a rewrite."""
+    embedded; lexically, with `share_a_word`, only a partner that shares a content word
+    counts: `lexical_partners`): the graded part of the score, below the paraphrase
+    threshold. Also the partnerships `paraphrase_conflict` refuses: they grade the score,
+    never a rewrite."""
     matched_a = {x.a_index for x in alignments if x.a_index is not None and x.b_index is not None}
     matched_b = {x.b_index for x in alignments if x.a_index is not None and x.b_index is not None}
     rest_a = [i for i, c in enumerate(a.countable) if c and i not in matched_a]
     rest_b = [j for j, c in enumerate(b.countable) if c and j not in matched_b]
     if not rest_a or not rest_b or len(rest_a) * len(rest_b) > OPEN_LIMIT:
         return {}, {}, frozenset()
-    sims = lexical_matrix([a.sentences[i] for i in rest_a], [b.sentences[j] for j in rest_b])
+    grade = lexical_partners if share_a_word else lexical_matrix
+    sims = grade([a.sentences[i] for i in rest_a], [b.sentences[j] for j in rest_b])
     if full is not None:
         pos_a = {i: k for k, i in enumerate(embedded_a)}
         pos_b = {j: k for k, j in enumerate(embedded_b)}
@@ -314,13 +328,18 @@ def _open_similarity(
     soft_a: dict[int, float] = {}
     soft_b: dict[int, float] = {}
     refused = set()
-    for flat in np.argsort(-sims, axis=None, kind="stable"):
+    # a partner at 0 weighs nothing: only the cells above are ordered (stably, as the whole
+    # grid would be), and the search ends once one side has a partner for every sentence
+    cells = np.flatnonzero(sims > 0)
+    for flat in cells[np.argsort(-sims.ravel()[cells], kind="stable")]:
         r, c = divmod(int(flat), len(rest_b))
         i, j = rest_a[r], rest_b[c]
         if i not in soft_a and j not in soft_b:
             soft_a[i] = soft_b[j] = float(sims[r, c])
             if sims[r, c] >= 0.3 and paraphrase_conflict(a.sentences[i], b.sentences[j]):
                 refused.add((i, j))
+            if len(soft_a) == len(rest_a) or len(soft_b) == len(rest_b):
+                break
     return soft_a, soft_b, frozenset(refused)
 
 

@@ -115,6 +115,25 @@ def test_the_memo_of_sentence_pairs_gives_the_matrix_numbers(
 
 @given(SENTENCES, SENTENCES, st.data())
 @settings(max_examples=200, deadline=None)
+def test_an_open_sentences_partners_are_the_matrix_cells_that_share_a_content_word(
+    a: list[str], b: list[str], data: st.DataObject
+) -> None:
+    """`lexical_partners` computes only the cells whose sentences share a content word,
+    pair by pair: each is the very number of its cell in the whole matrix, whether the
+    memo saw it first from a matrix or from partners, and every other cell is 0."""
+    fa, fb = [sentence_facts(x) for x in a], [sentence_facts(y) for y in b]
+    shares = np.array([[bool(x.content & y.content) for y in fb] for x in fa]).reshape(len(a), len(b))
+    want = np.where(shares, similarity.similarity_matrix(fa, fb), 0.0)
+    rows = data.draw(st.lists(st.sampled_from(range(len(a))), unique=True))
+    cols = data.draw(st.lists(st.sampled_from(range(len(b))), unique=True))
+    seen_first = data.draw(st.sampled_from([similarity.lexical_matrix, similarity.lexical_partners]))
+    seen_first([a[r] for r in rows], [b[c] for c in cols])
+    assert np.array_equal(similarity.lexical_partners(a, b), want)
+    assert np.array_equal(np.where(shares, similarity.lexical_matrix(a, b), 0.0), want)
+
+
+@given(SENTENCES, SENTENCES, st.data())
+@settings(max_examples=200, deadline=None)
 def test_the_cosine_completes_the_lexical_logits_and_bounds_what_can_match(
     a: list[str], b: list[str], data: st.DataObject
 ) -> None:
