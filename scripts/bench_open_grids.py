@@ -182,11 +182,10 @@ def changes(
 ) -> dict[str, Any]:
     """What the rule changes in a day's verdicts, pair for pair, against every pair graded."""
     assert rule.keys() == every.keys(), "the rule must not change which pairs are verified"
-    moved = np.array([rule[k][1] - every[k][1] for k in rule])
+    change = {k: rule[k][1] - every[k][1] for k in rule}
+    moved = np.array(list(change.values()))
     by_relation = {
-        relation: round(
-            float(np.mean([rule[k][1] - every[k][1] for k in rule if every[k][0] == relation])), 4
-        )
+        relation: round(float(np.mean([d for k, d in change.items() if every[k][0] == relation])), 4)
         for relation in sorted({v[0] for v in every.values()})
     }
     return {
