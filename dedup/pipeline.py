@@ -30,7 +30,7 @@ from dedup.model import Article, ClusterSummary, IndexSummary, IngestSummary, Re
 from dedup.score import SideText
 from dedup.semantic import LEDE_TOKENS, lede_if_long_enough, lede_vectors, nearest
 from dedup.stages import Aligned, Judged, VerifyOptions, align_pairs, estimates, finish_pairs, judge_pairs
-from dedup.store import Store, is_interrupt
+from dedup.store import Store, is_interrupt, release_heap
 from dedup.templates import Holders
 from dedup.workers import process_pool
 
@@ -45,6 +45,8 @@ VERIFY_POOL_MIN = 2 * VERIFY_STEP
 of every side)."""
 CANDIDATE_BATCH = 100_000
 """Candidate pairs scored from their signatures per batch (~100 MB of signatures)."""
+FINGERPRINT_BATCH = 5000
+"""Articles fingerprinted, and their fingerprints committed, per batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +185,13 @@ def ingest(
     candidates, verify, cluster and trace provenance.
 
     Crash-safe and resumable: articles are committed a batch at a time, unfingerprinted;
-    the analysis is one last transaction over every article still without fingerprints. A
-    run killed anywhere leaves whole batches, and the same command run again skips what is
-    stored (same id, same content) and finishes the rest: the database ends as one
-    uninterrupted run would have left it. Ctrl-C raises `Interrupted` with what was kept.
+    then every article still without fingerprints is fingerprinted, a batch a transaction;
+    then its candidates are found in one transaction, and verified, clustered and traced in
+    a last one. A run killed anywhere leaves whole batches and whole stages, and the same
+    command run again skips what is stored (same id, same content), takes over what the
+    killed run committed and did not finish (`Store.adopt_unfinished`) and does the rest:
+    the database ends as one uninterrupted run would have left it. Ctrl-C raises
+    `Interrupted` with what was kept.
     With `strict`, the whole ingest is one transaction and a bad record undoes all of it.
 
     `progress(n)` is called with the number of input bytes consumed since the last call,
@@ -266,18 +271,19 @@ def ingest(
             counts["skipped"] = sum(r.action == "skipped" for r in rejects)
             notes = _run_notes(seen, options.fields, counts, options.source)
             stats: dict[str, object] = {**counts, "notes": list(notes)}
-            with step():
-                if options.index:
-                    # Everything not yet fingerprinted, in key order (a pair is found when
-                    # its later article is indexed): this run's articles, what an earlier
-                    # --no-index left, and what an interrupted run stored.
-                    with _timed(seconds, "fingerprint"):
-                        _fingerprint_pending(store, run_id, options.index_config, steps=steps)
-                    index_summary, verify_summary, cluster_summary = _analyse(
-                        store, run_id, options.index_config, options.verify, embedder, stats, seconds, steps
-                    )
-                stats["seconds"] = seconds
-                store.finish_run(run_id, stats)
+            if options.index:
+                # Everything not yet fingerprinted, in key order (a pair is found when its
+                # later article is indexed): this run's articles, what an earlier
+                # --no-index left, and what an interrupted run stored.
+                with _timed(seconds, "fingerprint"):
+                    _fingerprint_pending(store, run_id, options.index_config, steps=steps, step=step)
+                index_summary, verify_summary, cluster_summary = _analyse(
+                    store, run_id, options.index_config, options.verify, embedder, stats, seconds, steps, step
+                )
+            else:
+                with step():
+                    stats["seconds"] = seconds
+                    store.finish_run(run_id, stats)
     except (KeyboardInterrupt, Exception) as exc:
         if not is_interrupt(exc):
             raise
@@ -299,7 +305,7 @@ def index(
     store: Store,
     config: IndexConfig | None = None,
     *,
-    batch_size: int = 5000,
+    batch_size: int = FINGERPRINT_BATCH,
     workers: int | None = None,
     verify: VerifyOptions | None = None,
     embedder: Embedder | None = None,
@@ -310,20 +316,17 @@ def index(
     What `dedup ingest --no-index` deferred; a no-op when everything is indexed. The new
     candidates are verified, and clusters and provenance rebuilt, as an ingest does.
     """
-    config = config or IndexConfig()
+    config, verify = config or IndexConfig(), verify or VerifyOptions()
     config.validate()
     with store.transaction():
+        store.close_interrupted_runs()
         store.pin_index_config(config.pinned())
         run_id = store.begin_run("index", dataclasses.asdict(config))
         seconds: dict[str, float] = {}
         with _timed(seconds, "fingerprint"):
             _fingerprint_pending(store, run_id, config, batch_size, workers, steps)
-        stats: dict[str, object] = {}
-        summary, verified, _ = _analyse(
-            store, run_id, config, verify or VerifyOptions(), embedder, stats, seconds, steps
-        )
-        stats["seconds"] = seconds
-        store.finish_run(run_id, stats)
+        summary, verified, _ = _analyse(store, run_id, config, verify, embedder, {}, seconds, steps)
+    release_heap()
     return summary, verified
 
 
@@ -336,28 +339,42 @@ def _analyse(
     stats: dict[str, object],
     seconds: dict[str, float],
     steps: Steps = no_steps,
+    step: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> tuple[IndexSummary, VerifySummary, ClusterSummary]:
-    """Everything after fingerprinting, for the articles fingerprinted in `run_id`:
-    candidates, verification, then clusters and provenance. Adds their summaries to `stats`
-    and their wall times to `seconds` (`embed` is the part of `verify` spent in the model)."""
+    """Everything after fingerprinting, for the articles fingerprinted in `run_id`, and the
+    end of the run: candidates, verification, clusters and provenance, their summaries
+    into `stats`, their wall times into `seconds` (`embed`: the model's part of `verify`).
+
+    Two `step`s (transactions, in an ingest): the candidates, with what killed runs left
+    unfinished taken over (`Store.adopt_unfinished`); then the rest and the end of the run.
+    Between them DuckDB's C heap for the first one's rows is given back (`release_heap`):
+    one transaction held 2.5 GB of it through verification at a million articles."""
     encoder = Encoder(store, verify.device, embedder, seconds)
-    with _timed(seconds, "candidates"):
-        steps("candidates", 0, 0)
-        found = _index_run(store, run_id, config)
-        steps("candidates", found.candidates, found.candidates)
-    if verify.embed and config.semantic_neighbors > 0:
-        ledes = Encoder(store, verify.device, embedder, seconds, max_tokens=LEDE_TOKENS)
-        with _timed(seconds, "semantic"):
-            found = _semantic_run(store, run_id, config, ledes, found, steps)
-    with _timed(seconds, "verify"):
-        verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder, steps=steps)
-    with _timed(seconds, "cluster"):
-        traced = cluster_and_trace(store, run_id, steps=steps)
-    stats.update(
-        index=dataclasses.asdict(found),
-        verify=dataclasses.asdict(verified),
-        clusters=dataclasses.asdict(traced),
-    )
+    with step():
+        store.adopt_unfinished(run_id)
+        with _timed(seconds, "candidates"):
+            steps("candidates", 0, 0)
+            found = _index_run(store, run_id, config)
+            steps("candidates", found.candidates, found.candidates)
+        if verify.embed and config.semantic_neighbors > 0:
+            ledes = Encoder(store, verify.device, embedder, seconds, max_tokens=LEDE_TOKENS)
+            with _timed(seconds, "semantic"):
+                found = _semantic_run(store, run_id, config, ledes, found, steps)
+        store.mark_run(run_id, "candidates")
+    release_heap()
+    with step():
+        with _timed(seconds, "verify"):
+            verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder, steps=steps)
+        with _timed(seconds, "cluster"):
+            traced = cluster_and_trace(store, run_id, steps=steps)
+        stats.update(
+            index=dataclasses.asdict(found),
+            verify=dataclasses.asdict(verified),
+            clusters=dataclasses.asdict(traced),
+            seconds=seconds,
+        )
+        store.finish_run(run_id, stats)
+    release_heap()
     return found, verified, traced
 
 
@@ -443,11 +460,16 @@ def _fingerprint_pending(
     store: Store,
     run_id: int,
     config: IndexConfig,
-    batch_size: int = 5000,
+    batch_size: int | None = None,
     workers: int | None = None,
     steps: Steps = no_steps,
+    step: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> None:
+    """Fingerprint every stored article that has none, `batch_size` at a time, each batch
+    stored in a `step` of its own (a transaction, in an ingest: DuckDB holds the C heap for
+    an open transaction's rows, and the band keys of a million articles are 100 M rows)."""
     pending = store.pending_count()
+    batch_size = batch_size or FINGERPRINT_BATCH
     workers = workers or os.cpu_count() or 1
     # A pool pays for itself only on big backlogs (it forks, and pickles every text twice).
     pool = process_pool(workers) if workers > 1 and pending >= 2 * batch_size else None
@@ -462,12 +484,14 @@ def _fingerprint_pending(
     try:
         for fingerprints in fingerprint_stream(batches(), config, pool=pool, slices=workers):
             steps("fingerprints", done, pending)
-            store.add_fingerprints(fingerprints, run_id)
+            with step():
+                store.add_fingerprints(fingerprints, run_id)
             done += len(fingerprints.article_key)
         steps("fingerprints", done, max(pending, done))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    release_heap()
 
 
 def _index_run(store: Store, run_id: int, config: IndexConfig) -> IndexSummary:

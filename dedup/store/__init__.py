@@ -27,6 +27,7 @@ from dedup.store.db import (
     CandidateRows,
     Database,
     is_interrupt,
+    release_heap,
     waiting_writer,
 )
 from dedup.store.index import IndexStore
@@ -52,6 +53,7 @@ __all__ = [
     "CandidateRows",
     "Store",
     "is_interrupt",
+    "release_heap",
     "utc_naive",
     "waiting_writer",
 ]

@@ -130,6 +130,39 @@ class IndexStore(Database):
             by_key = {key: tuple(rows[lo:hi]) for key, lo, hi in zip(keys_of, starts, ends, strict=True)}
         return [(int(key), body, by_key.get(key, ())) for key, body in bodies]
 
+    ADOPTED_TABLES = ("candidates", "hot_buckets", "article_vectors")
+    """What a run's candidate stage writes under its run id (with `runs.stats.committed`)."""
+
+    def adopt_unfinished(self, run_id: int) -> dict[str, int]:
+        """Make `run_id` finish what killed runs committed and left unfinished.
+
+        An ingest commits its fingerprints a batch at a time, then its candidates (marked
+        `committed: candidates`, `Database.mark_run`), then verification, clusters and the
+        end of the run together. Of a run killed in between (status `interrupted`), the
+        signatures of one killed before its candidates were committed, or the candidates
+        (and hot buckets and lede vectors) of one killed after, are relabelled `run_id`:
+        this run then finds their candidates, or verifies them, as the killed run would
+        have, and the database ends as one uninterrupted run leaves it. Rows moved, by table.
+        """
+        con = self.con
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _unfinished AS
+            SELECT run_id, coalesce(json_extract_string(stats, '$.committed'), '') = 'candidates' AS found
+            FROM runs WHERE status = 'interrupted' AND run_id <> ?
+            """,
+            [run_id],
+        )
+        moved = {}
+        for table, found in (("signatures", False), *((t, True) for t in self.ADOPTED_TABLES)):
+            (n,) = con.execute(
+                f"UPDATE {table} SET run_id = ? WHERE run_id IN (SELECT run_id FROM _unfinished WHERE found = ?)",
+                [run_id, found],
+            ).fetchall()[0]
+            moved[table] = int(n)
+        con.execute("DROP TABLE _unfinished")
+        return moved
+
     def find_candidates(self, run_id: int, max_bucket: int, window_days: float | None) -> CandidateRows:
         """Pairs (a < b) where b was fingerprinted in `run_id` and shares an exact hash or an
         LSH bucket with a.
