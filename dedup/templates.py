@@ -27,6 +27,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import xxhash
 
 from dedup.normalize import fold
@@ -101,3 +102,53 @@ class Holders:
         (False, True, False)
         """
         return bisect.bisect_right(self.flips, cutoff) % 2 == 1
+
+
+def holders_of_columns(keys: np.ndarray, articles: np.ndarray, contexts: np.ndarray) -> dict[int, Holders]:
+    """`Holders.of` of many sentences at once, vectorised: from one row per (sentence key,
+    holding article) with that article's smallest context for it, in any order, the
+    holders of each key that ever turns template.
+
+    `Holders.of` walks a sentence's holders one by one; a wire's sign-off held by a
+    hundred thousand articles made that, or DuckDB's running-max window, most of the
+    template read of a day's verification on a million articles (1.9 s). Here each row's
+    count of holders so far (`n`), of holders in its context so far, and the running
+    maximum of the latter (`top`) are a few sorts and cumulative sums; a property test
+    holds the result equal to `Holders.of`.
+
+    >>> holders_of_columns(np.array([9] * 6), np.arange(1, 7), np.arange(6))
+    {9: Holders(flips=(5,))}
+    """
+    size = len(keys)
+    if not size:
+        return {}
+    order = np.lexsort((articles, keys))
+    k, a, c = (np.asarray(x, dtype=np.int64)[order] for x in (keys, articles, contexts))
+    positions = np.arange(size)
+
+    def ranks(first: np.ndarray) -> np.ndarray:
+        """1, 2, ... along each run of rows that `first` opens."""
+        starts = np.flatnonzero(first)
+        return positions - starts[np.cumsum(first) - 1] + 1
+
+    opens = np.ones(size, dtype=bool)
+    opens[1:] = k[1:] != k[:-1]
+    n = ranks(opens)
+    by_context = np.lexsort((a, c, k))
+    kc, cc = k[by_context], c[by_context]
+    context_opens = np.ones(size, dtype=bool)
+    context_opens[1:] = (kc[1:] != kc[:-1]) | (cc[1:] != cc[:-1])
+    in_context = np.empty(size, dtype=np.int64)
+    in_context[by_context] = ranks(context_opens)
+    # the running maximum within each key: keys lifted apart, so that one accumulate serves
+    lift = (np.cumsum(opens) - 1) * (size + 1)
+    top = np.maximum.accumulate(in_context + lift) - lift
+    template = (n >= MIN_ARTICLES) & (top <= MAX_COMMON_SHARE * n)
+    before = np.zeros(size, dtype=bool)
+    before[1:] = template[:-1]
+    before[opens] = False
+    flipped = np.flatnonzero(template != before)
+    out: dict[int, list[int]] = {}
+    for key, article in zip(k[flipped].tolist(), a[flipped].tolist(), strict=True):
+        out.setdefault(key, []).append(article)
+    return {key: Holders(tuple(flips)) for key, flips in out.items()}

@@ -11,7 +11,7 @@ import numpy as np
 
 from dedup.cluster import Node
 from dedup.store.db import _REF, Database
-from dedup.templates import MAX_COMMON_SHARE, MIN_ARTICLES, Holders
+from dedup.templates import MIN_ARTICLES, Holders, holders_of_columns
 
 
 class AnalysisStore(Database):
@@ -58,8 +58,8 @@ class AnalysisStore(Database):
         database, where they turn template and back (`templates.Holders`, equal to
         `Holders.of` their holders: a property test holds them equal).
 
-        Computed in DuckDB with window functions: a sentence held by a hundred thousand
-        articles comes back as its few flips, not as its holders."""
+        A sentence held by a hundred thousand articles comes back as its few flips, not
+        as its holders."""
         if not keys:
             return {}
         with self._registered("_tkeys", {"k": np.asarray(sorted(keys), dtype=np.int64)}):
@@ -77,35 +77,20 @@ class AnalysisStore(Database):
         )
 
     def _holders(self, keys: str, params: Any) -> dict[int, Holders]:
-        """The flips of the sentence keys the query `keys` selects."""
-        rows = self.con.execute(
+        """The flips of the sentence keys the query `keys` selects: their holders read
+        here, one row per (key, article) with the article's smallest context, the flips
+        computed in numpy (`templates.holders_of_columns`)."""
+        columns = self.con.execute(
             f"""
             WITH common AS (
                 SELECT sentence_key FROM sentences WHERE sentence_key IN ({keys})
-                GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)}),
-            held AS (
-                SELECT sentence_key AS k, article_key AS a, min(context_key) AS c FROM sentences
-                WHERE sentence_key IN (SELECT sentence_key FROM common) GROUP BY ALL),
-            counted AS (
-                SELECT k, a, row_number() OVER (PARTITION BY k ORDER BY a) AS n,
-                       row_number() OVER (PARTITION BY k, c ORDER BY a) AS in_context
-                FROM held),
-            graded AS (
-                SELECT k, a, n >= {int(MIN_ARTICLES)}
-                       AND max(in_context) OVER (PARTITION BY k ORDER BY a ROWS UNBOUNDED PRECEDING)
-                           <= {float(MAX_COMMON_SHARE)!r} * n AS template
-                FROM counted)
-            SELECT k, a FROM (
-                SELECT k, a, template,
-                       lag(template, 1, false) OVER (PARTITION BY k ORDER BY a) AS before FROM graded)
-            WHERE template <> before ORDER BY k, a
+                GROUP BY sentence_key HAVING count(DISTINCT article_key) >= {int(MIN_ARTICLES)})
+            SELECT sentence_key AS k, article_key AS a, min(context_key) AS c FROM sentences
+            WHERE sentence_key IN (SELECT sentence_key FROM common) GROUP BY ALL
             """,
             params,
-        ).fetchall()
-        grouped: dict[int, list[int]] = defaultdict(list)
-        for key, article in rows:
-            grouped[int(key)].append(int(article))
-        return {k: Holders(tuple(v)) for k, v in grouped.items()}
+        ).fetchnumpy()
+        return holders_of_columns(columns["k"], columns["a"], columns["c"])
 
     def add_pairs(self, rows: Sequence[tuple[Any, ...]], alignment_rows: Sequence[tuple[Any, ...]]) -> None:
         """Verdicts (a, b, relation, score, containment_a, containment_b, shares, run_id) and

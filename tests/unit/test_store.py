@@ -84,6 +84,26 @@ def test_holders_flip_where_the_plain_count_turns(rows: list[tuple[int, int]]) -
     assert all(holders.template_before(c) == _reference_template_before(rows, c) for c in range(0, 42))
 
 
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 40), st.integers(0, 9)), max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_vectorised_holders_are_holders_of_each_sentences_rows(rows: list[tuple[int, int, int]]) -> None:
+    """`holders_of_columns` (one row per key and article, its smallest context, any
+    order) gives each key the flips `Holders.of` finds in its rows."""
+    import numpy as np
+
+    from dedup.templates import Holders, holders_of_columns
+
+    smallest: dict[tuple[int, int], int] = {}
+    for key, a, c in rows:
+        smallest[key, a] = min(c, smallest.get((key, a), c))
+    keys, articles = (np.array([ka[i] for ka in smallest], dtype=np.int64) for i in (0, 1))
+    got = holders_of_columns(keys, articles, np.array(list(smallest.values()), dtype=np.int64))
+    by_key: dict[int, list[tuple[int, int]]] = {}
+    for key, a, c in rows:
+        by_key.setdefault(key, []).append((a, c))
+    assert got == {k: h for k, v in by_key.items() if (h := Holders.of(v)).flips}
+
+
 def test_template_holders_in_sql_are_holders_of_the_stored_rows(tmp_path: Path) -> None:
     """`Store.template_holders` computes the flips in DuckDB; they are `Holders.of` the
     stored (article, context) rows of each sentence, for sentences held in one context, in
