@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from dedup.cluster import Edge, build_clusters, cluster_rows
+from dedup.cluster import Edge, Node, build_clusters, cluster_rows, origin_rank
 from dedup.errors import StoreError
 from dedup.fingerprint import IndexConfig
 from dedup.model import ClusterSummary
@@ -43,8 +43,9 @@ def cluster_and_trace(
     (`build_clusters` never crosses one), so only the components holding this run's pairs
     are rebuilt: any split of the input into runs gives the same clusters, and a day's
     increment costs what its own stories cost, not what the whole database holds.
-    Provenance is recomputed for both sides of each new pair, since a late-arriving
-    original changes who copied whom.
+    Provenance is recomputed for the articles whose sources a new pair can change
+    (`to_retrace`): each article not traced before, and each one that a new pair links to
+    an earlier article (a late-arriving original changes who copied whom).
     """
     steps("clusters", 0, 0)
     strong = store.strong_component(run_id)
@@ -61,8 +62,11 @@ def cluster_and_trace(
 def trace_run(
     store: Store, run_id: int, *, min_share: float = 0.5, steps: Steps = no_steps
 ) -> ClusterSummary:
-    """Trace the paragraph provenance of every article on a side of a pair of `run_id`."""
-    touched = store.pairs_touching(run_id)
+    """Trace the paragraph provenance of the articles whose sources the pairs of `run_id`
+    can change (`to_retrace`)."""
+    pairs = store.reuse_pairs_of_run(run_id)
+    sides = sorted(store.pairs_touching(run_id))
+    touched = to_retrace(sides, pairs, store.nodes(sides), store.traced_among(sides))
     reused = 0
     for start in range(0, len(touched), TRACE_BATCH):
         steps("provenance", start, len(touched))
@@ -70,6 +74,32 @@ def trace_run(
     steps("provenance", len(touched), len(touched))
     total, clustered = store.cluster_counts()
     return ClusterSummary(clusters=total, clustered=clustered, traced=len(touched), reused_paragraphs=reused)
+
+
+def to_retrace(
+    sides: Sequence[int], pairs: Sequence[tuple[int, int]], nodes: Mapping[int, Node], traced: Collection[int]
+) -> list[int]:
+    """Of the articles on a side of a run's pairs (`sides`), those whose provenance the run
+    can change: the ones not `traced` before, and the ones a reuse pair of the run (`pairs`)
+    links to an earlier article (by `cluster.origin_rank`).
+
+    Only earlier articles can be sources (`provenance.paragraph_sources`), and an article's
+    rank never changes, so a pair with a later article leaves the other's provenance as it
+    was: on a day's increment most stored articles a pair touches are the originals and
+    earlier copies of the new ones, and tracing them again read all their old alignments.
+
+    >>> from datetime import datetime
+    >>> nodes = {k: Node(k, datetime(2024, 1, k), "") for k in (1, 2, 3)}
+    >>> to_retrace([1, 2, 3], [(1, 3), (2, 3)], nodes, traced={1, 2})
+    [3]
+    >>> to_retrace([1, 2, 3], [(1, 3), (2, 3)], nodes, traced={1, 3})
+    [2, 3]
+    """
+    rank = {k: origin_rank(n) for k, n in nodes.items()}
+    later = {
+        x for a, b in pairs for x, y in ((a, b), (b, a)) if x in rank and y in rank and rank[y] < rank[x]
+    }
+    return sorted(k for k in sides if k not in traced or k in later)
 
 
 def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> int:

@@ -200,6 +200,23 @@ class AnalysisStore(Database):
         ).fetchall()
         return sorted(int(r[0]) for r in rows)
 
+    def reuse_pairs_of_run(self, run_id: int) -> list[tuple[int, int]]:
+        """The pairs verified in `run_id` that are reuse (any relation but `none`)."""
+        rows = self.con.execute(
+            "SELECT a, b FROM pairs WHERE run_id = ? AND relation <> 'none' ORDER BY a, b", [run_id]
+        ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def traced_among(self, keys: Sequence[int]) -> set[int]:
+        """Those of `keys` whose paragraph provenance has been traced (they have reuse rows)."""
+        if not keys:
+            return set()
+        with self._registered("_traced_keys", {"k": np.asarray(sorted(set(keys)), dtype=np.int64)}):
+            rows = self.con.execute(
+                "SELECT DISTINCT article_key FROM reuse WHERE article_key IN (SELECT k FROM _traced_keys)"
+            ).fetchall()
+        return {int(k) for (k,) in rows}
+
     def links_of(self, keys: Sequence[int]) -> list[tuple[int, int, int, int, str]]:
         """(article, sentence, other article, other sentence, kind) for the aligned sentences of
         every reuse pair involving `keys`, seen from both sides."""
