@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from dedup.cluster import Edge, Node, build_clusters, cluster_rows, origin_rank
@@ -109,9 +111,10 @@ def _trace(store: Store, touched: list[int], run_id: int, min_share: float) -> i
     ordering = store.nodes(others)
     paragraphs, sentences = store.layout(others)
     paragraph_of = {(k, i): p for k, sents in sentences.items() for i, (p, _) in enumerate(sents)}
-    by_article: dict[int, list[SentenceLink]] = {}
-    for article, sentence, other, other_sentence, kind in links:
-        by_article.setdefault(article, []).append(SentenceLink(sentence, other, other_sentence, kind))
+    by_article = {
+        article: [SentenceLink(*row[1:]) for row in rows]
+        for article, rows in groupby(links, key=itemgetter(0))
+    }  # links come ordered by article
     reuse_rows = []
     for key in touched:
         if key not in ordering:

@@ -3,8 +3,9 @@ embedding cache, verdicts and alignments, clusters and paragraph provenance."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -233,7 +234,7 @@ class AnalysisStore(Database):
                 ORDER BY 1, 2, 3, 4
                 """
             ).fetchall()
-        return [(int(a), int(s), int(o), int(t), str(k)) for a, s, o, t, k in rows]
+        return rows  # DuckDB's ints and strs already
 
     def layout(
         self, keys: Sequence[int]
@@ -250,13 +251,9 @@ class AnalysisStore(Database):
                 "SELECT article_key, paragraph, end_char - start_char FROM sentences JOIN _layout_keys USING (article_key)"
                 " ORDER BY article_key, sentence"
             ).fetchall()
-        paragraphs: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for key, index, role in paras:
-            paragraphs[int(key)].append((int(index), str(role)))
-        for key, paragraph, length in sents:
-            sentences[int(key)].append((int(paragraph), int(length)))
-        return dict(paragraphs), dict(sentences)
+        paragraphs = {key: [row[1:] for row in rows] for key, rows in groupby(paras, key=itemgetter(0))}
+        sentences = {key: [row[1:] for row in rows] for key, rows in groupby(sents, key=itemgetter(0))}
+        return paragraphs, sentences
 
     def replace_reuse(self, keys: Sequence[int], rows: Sequence[tuple[Any, ...]]) -> None:
         if keys:
