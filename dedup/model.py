@@ -8,15 +8,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from operator import attrgetter
+from typing import Any, Literal
 
 ParagraphRole = Literal["body", "boilerplate", "credit"]
 """`boilerplate` (site furniture, sign-offs) and `credit` ("X contributed to this report")
 paragraphs are kept and shown, but never fingerprinted or counted as reuse."""
 
 
+class Pickled:
+    """A base for frozen, slotted records that cross process boundaries by the hundred
+    thousand (to and from the process pools): pickled as their class and field values, so
+    that unpickling is one call of the constructor.
+
+    The `__getstate__`/`__setstate__` a slotted frozen dataclass gets by default look up
+    its fields on every object; for the sentences and paragraphs of a batch of articles
+    that made pickling and unpickling 3x slower (0.23 ms of an article's 0.95 ms in the
+    read stage)."""
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...]
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        cls = type(self)
+        values = _FIELD_VALUES.get(cls) or _FIELD_VALUES.setdefault(cls, attrgetter(*cls.__match_args__))
+        return cls, values(self)
+
+
+_FIELD_VALUES: dict[type, attrgetter[Any]] = {}
+"""Each `Pickled` class's getter of its fields' values, in the constructor's order."""
+
+
 @dataclass(frozen=True, slots=True)
-class Paragraph:
+class Paragraph(Pickled):
     index: int
     start: int
     end: int
@@ -24,7 +48,7 @@ class Paragraph:
 
 
 @dataclass(frozen=True, slots=True)
-class Sentence:
+class Sentence(Pickled):
     index: int
     paragraph: int
     start: int
@@ -38,7 +62,7 @@ class Sentence:
 
 
 @dataclass(frozen=True, slots=True)
-class Article:
+class Article(Pickled):
     """One version of one article, segmented.
 
     `article_id` is the feed's id (or `sha-<hash>` derived from the content when the feed
