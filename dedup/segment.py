@@ -11,6 +11,7 @@ one paragraph at a time so that no sentence crosses a paragraph boundary.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -171,28 +172,39 @@ def segment(body: str) -> tuple[tuple[Paragraph, ...], tuple[Sentence, ...]]:
     """Split a normalised body into paragraphs (with roles) and sentences (with offsets)."""
     paragraphs: list[Paragraph] = []
     spans: list[tuple[int, int, int]] = []
+    keys: list[int] = []
     if not body:
         return (), ()
     start = 0
     trailer = False
     for index, text in enumerate(body.split("\n\n")):
         end = start + len(text)
-        role = paragraph_role(text)
+        role, inside, inside_keys = _paragraph(text)
         # Everything after a "Latest News" heading in the last part of a page is a link list.
         if _TRAILER_HEADING.match(text) and index > 0:
             trailer = True
         if trailer:
             role = "boilerplate"
         paragraphs.append(Paragraph(index, start, end, role))
-        for s, e in _sentence_spans(text, start):
-            spans.append((index, s, e))
+        spans.extend((index, start + s, start + e) for s, e in inside)
+        keys.extend(inside_keys)
         start = end + 2
-    keys = [sentence_key(body[s:e]) for _, s, e in spans]
     sentences = [
         Sentence(n, index, s, e, key, context)
         for n, ((index, s, e), key, context) in enumerate(zip(spans, keys, context_keys(keys), strict=True))
     ]
     return tuple(paragraphs), tuple(sentences)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _paragraph(text: str) -> tuple[ParagraphRole, tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """A paragraph's role on its own, its sentences' spans within it and their keys.
+
+    Cached: copies of a story bring its paragraphs back word for word (40% of the
+    paragraphs of the scale corpus's first 200,000 articles had been seen before), and
+    segmenting them again was most of the read stage."""
+    inside = tuple(_sentence_spans(text, 0))
+    return paragraph_role(text), inside, tuple(sentence_key(text[s:e]) for s, e in inside)
 
 
 @dataclass(frozen=True, slots=True)
