@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.ingest import FieldMap, build_article, read_records
 from dedup.ingest.fields import parse_date
@@ -86,6 +89,32 @@ def test_bad_date_keeps_article_and_reports_field() -> None:
     assert problems[0].field == "date" and problems[0].action == "field dropped"
 
 
+@given(
+    st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.sampled_from(["T", " "]),
+    st.sampled_from(["date", "minutes", "seconds", "fraction"]),
+    st.sampled_from(["", "Z", "+00:00", "-08:00", "+05:30", "+14:00"]),
+    st.integers(1, 6),
+)
+@settings(max_examples=500, deadline=None)
+def test_iso_dates_read_as_dateutil_reads_them(
+    when: datetime, sep: str, part: str, zone: str, digits: int
+) -> None:
+    """`parse_date` reads ISO 8601 with `datetime.fromisoformat`: the very datetime, offset
+    and ISO text dateutil gives (which still reads everything else)."""
+    from dateutil import parser as dateparser
+
+    text = when.strftime("%Y-%m-%d")
+    if part != "date":
+        text += sep + when.strftime("%H:%M")
+        text += when.strftime(":%S") if part in ("seconds", "fraction") else ""
+        text += "." + f"{when.microsecond:06d}"[:digits] if part == "fraction" else ""
+        text += zone
+    want = dateparser.parse(text)
+    got = parse_date(text)
+    assert (got, got.utcoffset(), got.isoformat()) == (want, want.utcoffset(), want.isoformat())
+
+
 def test_parse_date_formats() -> None:
     assert parse_date("26-FEB-1987 15:01:01.79").isoformat() == "1987-02-26T15:01:01.790000"
     assert parse_date("2026-03-03T06:02:00-08:00").utcoffset() is not None
@@ -156,3 +185,20 @@ def test_a_list_body_is_paragraphs_and_nested_names_are_read() -> None:
     assert problems == () and article is not None
     assert article.body == "First.\n\nSecond." and article.outlet == "Engadget" and article.byline == ""
     assert article.published is not None and article.published.year == 2022
+
+
+def test_articles_cross_the_process_pool_unchanged() -> None:
+    """Articles, paragraphs and sentences pickle as their field values (`model.Pickled`),
+    to and from the read stage's pool: every field comes back, the same."""
+    import pickle
+
+    from tests.conftest import ROOT
+
+    records = list(read_records([str(ROOT / "data" / "demo_feed.jsonl")], "auto"))[:50]
+    articles = [a for r in records if isinstance(r, RawRecord) and (a := build_article(r, FieldMap())[0])]
+    assert articles and any(a.published for a in articles)
+    back = pickle.loads(pickle.dumps(articles))
+    assert back == articles
+    assert [(a.published, a.sentences[-1].context) for a in back] == [
+        (a.published, a.sentences[-1].context) for a in articles
+    ]
