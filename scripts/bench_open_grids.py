@@ -49,8 +49,8 @@ from _bench import ROOT, options, print_table, require_corpora, run_phase, save,
 from bench_scale import day_after, feed_slice
 from rapidfuzz import fuzz
 
-import dedup.pipeline
 import dedup.score
+import dedup.verify
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.score import ScoreConfig
 from dedup.similarity import sentence_facts
@@ -126,13 +126,13 @@ GRADERS = ("lexical_matrix", "lexical_partners")
 def day(db: Path, feed: Path, share_a_word: bool) -> dict[str, Any]:
     """The day's ingest in this process, without the verification pool (so every grid
     is seen here)."""
-    pool_min, dedup.pipeline.VERIFY_POOL_MIN = dedup.pipeline.VERIFY_POOL_MIN, sys.maxsize
+    pool_min, dedup.verify.VERIFY_POOL_MIN = dedup.verify.VERIFY_POOL_MIN, sys.maxsize
     try:
         with Grids() as grids, Store.open(db, memory_limit="4GB") as store:
             summary = ingest(store, [str(feed)], lexical(share_a_word))
             seconds = store.run_stats(summary.run_id)["seconds"]
     finally:
-        dedup.pipeline.VERIFY_POOL_MIN = pool_min
+        dedup.verify.VERIFY_POOL_MIN = pool_min
     assert summary.verify is not None
     sharing: list[tuple[str, str, float]] = []
     apart: list[tuple[str, str, float]] = []

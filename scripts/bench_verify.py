@@ -45,13 +45,13 @@ def _prepare(db: str, feed: str) -> None:
 
 
 def _verify(db: str, embed: bool, device: str, passes: int, pool: bool = True) -> dict[str, Any]:
-    from dedup import pipeline
+    from dedup import verify
     from dedup.embed import MiniLMEmbedder
-    from dedup.pipeline import VerifyOptions, verify_run
     from dedup.store import Store
+    from dedup.verify import VerifyOptions, verify_run
 
     if not pool:
-        pipeline.VERIFY_POOL_MIN = 1 << 62  # type: ignore[misc]
+        verify.VERIFY_POOL_MIN = 1 << 62  # type: ignore[misc]
     embedder = MiniLMEmbedder(device)
     with Store.open(db) as store:
         run_id = int(store.con.execute("SELECT max(run_id) FROM candidates").fetchall()[0][0])

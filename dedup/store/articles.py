@@ -17,14 +17,23 @@ from dedup.store.db import Database
 class ArticleStore(Database):
     """Writes and reads of the `articles`, `paragraphs`, `sentences` and `rejects` tables."""
 
-    def known_versions(self, article_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
-        """For each id already stored: its (version, content_hash) pairs."""
+    def known_versions(
+        self, article_ids: Sequence[str], before: int | None = None
+    ) -> dict[str, list[tuple[int, str]]]:
+        """For each id already stored (with a key below `before`, if given): its
+        (version, content_hash) pairs.
+
+        `before` lets an ingest look up only what was stored before it began: its own
+        articles' keys lie above, and DuckDB skips their row groups, so a first load does
+        not scan everything it has stored for every batch (a million articles: 500
+        batches, each reading up to a million ids)."""
         if not article_ids:
             return {}
+        bound = "" if before is None else f" WHERE a.article_key < {int(before)}"
         with self._registered("_ids", {"article_id": np.array(list(article_ids), dtype=object)}):
             rows = self.con.execute(
                 "SELECT a.article_id, a.version, a.content_hash FROM articles a"
-                " JOIN (SELECT DISTINCT article_id FROM _ids) i USING (article_id)"
+                " JOIN (SELECT DISTINCT article_id FROM _ids) i USING (article_id)" + bound
             ).fetchall()
         known: dict[str, list[tuple[int, str]]] = {}
         for article_id, version, digest in rows:

@@ -133,6 +133,31 @@ def test_new_version_not_overwrite(tmp_path: Path) -> None:
     ]
 
 
+def test_versions_within_one_run_across_batches(tmp_path: Path) -> None:
+    """An id that comes back later in the same input, in a later batch (already committed),
+    is a new version when its text changed and unchanged when not, as across runs: the
+    run looks its own ids up apart from what was stored before it."""
+    db = tmp_path / "v.duckdb"
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "old", "body": "Stored the day before."}) + "\n")
+    run("ingest", str(feed), "--db", str(db))
+    records = [{"id": f"s{i}", "body": f"Story number {i} of the day."} for i in range(5)]
+    records += [
+        {"id": "s1", "body": "Story number 1 of the day, corrected."},
+        {"id": "s2", "body": "Story number 2 of the day."},
+        {"id": "old", "body": "Stored the day before."},
+        {"id": "old", "body": "Stored the day before, corrected."},
+    ]
+    feed.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run("ingest", str(feed), "--db", str(db), "--batch-size", "2", "-f", "json")
+    summary = json.loads(result.stdout)
+    assert (summary["stored"], summary["unchanged"], summary["new_versions"]) == (7, 2, 2)
+    assert table_rows(db, "SELECT article_id, version FROM articles WHERE version > 1 ORDER BY 1") == [
+        ("old", 2),
+        ("s1", 2),
+    ]
+
+
 def test_db_option_positions_env_and_stdin(tmp_path: Path, sample_feed: Path) -> None:
     db = tmp_path / "env.duckdb"
     text = sample_feed.read_text()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup import finish, pipeline
+from dedup import finish, pipeline, verify
 from dedup.embed import HashingEmbedder
 from dedup.pipeline import IngestOptions, VerifyOptions, ingest
 from dedup.store import Store
@@ -29,9 +29,9 @@ def test_pool_and_small_batches_give_the_same_database(
     with Store.open(tmp_path / "plain.duckdb") as store:
         ingest(store, [str(FEED)], LEXICAL)
     monkeypatch.setattr(pipeline, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "VERIFY_BATCH", 12)
-    monkeypatch.setattr(pipeline, "VERIFY_STEP", 5)  # several steps a batch, to the verification pool
-    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 0)
+    monkeypatch.setattr(verify, "VERIFY_BATCH", 12)
+    monkeypatch.setattr(verify, "VERIFY_STEP", 5)  # several steps a batch, to the verification pool
+    monkeypatch.setattr(verify, "VERIFY_POOL_MIN", 0)
     monkeypatch.setattr(finish, "TRACE_BATCH", 4)
     monkeypatch.setattr(pipeline, "CANDIDATE_BATCH", 5)
     with Store.open(tmp_path / "pooled.duckdb") as store:
@@ -45,12 +45,12 @@ def test_the_pool_with_the_model_gives_the_same_database(
 ) -> None:
     """With the model, the workers align and score while this process embeds: the same
     verdicts, scores and alignments as judging every step in one process."""
-    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 10**9)
+    monkeypatch.setattr(verify, "VERIFY_POOL_MIN", 10**9)
     with Store.open(tmp_path / "plain.duckdb") as store:
         plain = ingest(store, [str(FEED)], embedder=HashingEmbedder())
-    monkeypatch.setattr(pipeline, "VERIFY_POOL_MIN", 0)
-    monkeypatch.setattr(pipeline, "VERIFY_BATCH", 1_200)
-    monkeypatch.setattr(pipeline, "VERIFY_STEP", 300)
+    monkeypatch.setattr(verify, "VERIFY_POOL_MIN", 0)
+    monkeypatch.setattr(verify, "VERIFY_BATCH", 1_200)
+    monkeypatch.setattr(verify, "VERIFY_STEP", 300)
     with Store.open(tmp_path / "pooled.duckdb") as store:
         pooled = ingest(store, [str(FEED)], embedder=HashingEmbedder())
     assert plain.verify is not None and pooled.verify is not None

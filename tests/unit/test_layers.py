@@ -18,7 +18,7 @@ CORE = {
     "workers",
 }  # fmt: skip
 """The pure core: text in, results out; no database, no engine, no interface."""
-OUTER = ("dedup.store", "dedup.pipeline", "dedup.finish", "dedup.engines", "dedup.cli", "dedup.web",
+OUTER = ("dedup.store", "dedup.pipeline", "dedup.verify", "dedup.finish", "dedup.engines", "dedup.cli", "dedup.web",
          "dedup.report", "dedup.trace", "dedup.export")  # fmt: skip
 
 
@@ -60,6 +60,7 @@ def test_the_core_imports_no_outer_part(name: str) -> None:
 def test_the_store_imports_no_stage_driver_or_interface(name: str) -> None:
     for outer in (
         "dedup.pipeline",
+        "dedup.verify",
         "dedup.finish",
         "dedup.engines",
         "dedup.cli",
@@ -72,7 +73,8 @@ def test_the_store_imports_no_stage_driver_or_interface(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("dedup.engines")))
 def test_engines_share_stages_not_the_local_driver(name: str) -> None:
-    assert not imports(name, "dedup.pipeline"), f"{name} imports dedup.pipeline: use dedup.stages"
+    for driver in ("dedup.pipeline", "dedup.verify"):
+        assert not imports(name, driver), f"{name} imports {driver}: use dedup.stages"
 
 
 def test_nothing_imports_the_command_line() -> None:
