@@ -184,13 +184,13 @@ class CandidateQueries:
     on key order only, so one run or many, one engine or the other, give the same pairs.
 
     The `*_rows` are the band rows, stored and new, of the buckets a new article is in
-    (on a first load, the band tables themselves). The `*_shared` relations are the buckets of two rows or more that a new article is in,
-    with their number of rows (only those with more than the cap can be hot). The links
-    are distinct: one row per pair of articles (`doc_links`: a, b) or of paragraphs
-    (`passage_links`: a, a_paragraph, b, b_paragraph) that share a bucket, not one per
-    shared bucket: a paragraph pair collides in many bands, and a row per bucket made 14x
-    the rows, which the local engine keeps in memory until the run commits (358 MB at
-    100,000 articles, 19 MB as links).
+    (on a first load, the band tables themselves). The `*_shared` relations are the
+    buckets of two rows or more that a new article is in, with their number of rows (only
+    those with more than the cap can be hot). The links are distinct: one row per pair of
+    articles (`doc_links`: a, b) or of paragraphs (`passage_links`: a, a_paragraph, b,
+    b_paragraph) that share a bucket, not one per shared bucket: a paragraph pair collides
+    in many bands, and a row per bucket made 14x the rows, which the local engine keeps in
+    memory until the run commits (358 MB at 100,000 articles, 19 MB as links).
     """
 
     doc_rows: str
