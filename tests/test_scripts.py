@@ -26,7 +26,7 @@ SHARED = Path(os.environ.get("DEDUP_SHARED", ROOT.parent / "shared"))
 CORPORA = SHARED / "data" / "reuters21578" / "derived" / "reuters21578.jsonl"
 
 NEEDS_CORPORA = {
-    "bench_open_grids", "bench_quality", "bench_realworld", "bench_rewrites", "bench_scale", "calibrate_scoring",
+    "bench_day_calls", "bench_open_grids", "bench_quality", "bench_realworld", "bench_rewrites", "bench_scale", "calibrate_scoring",
     "calibrate_similarity", "crash_test", "make_benchmark", "make_scale_corpus",
 }  # fmt: skip
 NO_OUT = {"spinner"}  # prints to stdout
@@ -70,6 +70,7 @@ def result_json(result: dict[str, Any], name: str) -> dict[str, Any]:
 # script -> (result file, fields every row or the document must have)
 FIELDS: dict[str, tuple[str, list[str]]] = {
     "bench_candidates": ("candidates", ["systems.*.articles_per_s", "ratios.dedup_vs_bulk", "shingle_sweep"]),
+    "bench_day_calls": ("day_calls", ["calls.*.added_s", "on_archive.calls", "into_empty.stages"]),
     "bench_gpu": ("gpu", ["throughput.*.sentences_per_s", "end_to_end.*.wall_s", "cuda_device"]),
     "bench_hostile": ("hostile", ["cases.*.peak_rss_mb", "cases.*.exit"]),
     "bench_ingest": ("ingest", ["phases.*.articles", "ratios.dedup_vs_floor_time"]),
