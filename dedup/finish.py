@@ -10,9 +10,11 @@ make the rows.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -33,6 +35,16 @@ Steps = Callable[[str, int, int], None]
 
 def no_steps(stage: str, done: int, total: int) -> None:
     """The default `Steps`: report nothing."""
+
+
+@contextlib.contextmanager
+def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the wall time of the block to `seconds[stage]` (kept in the run's stats)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
 
 
 def cluster_and_trace(

@@ -21,7 +21,7 @@ from dedup.embed import Embedder
 from dedup.errors import InputError, Interrupted
 from dedup.evaluate import Prediction, TracedParagraph, pair_key
 from dedup.fingerprint import ArticleText, IndexConfig, fingerprint_stream
-from dedup.finish import Steps, cluster_and_trace, no_steps
+from dedup.finish import Steps, cluster_and_trace, no_steps, timed
 from dedup.ingest import MAX_CHARS, FieldMap, build_article, has_derived_id, read_records
 from dedup.ingest.fields import fields_read
 from dedup.ingest.readers import RawRecord
@@ -52,16 +52,6 @@ class IngestOptions:
     """Fingerprint and find candidates as articles are stored (`--no-index` defers it)."""
     index_config: IndexConfig = field(default_factory=IndexConfig)
     verify: VerifyOptions = field(default_factory=lambda: VerifyOptions())
-
-
-@contextlib.contextmanager
-def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
-    """Add the wall time of the block to `seconds[stage]` (kept in the run's stats)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
 
 
 POOL_MIN_BYTES = 8 * 2**20
@@ -248,7 +238,7 @@ def ingest(
                         problems.extend(found)
                         if article is not None:
                             articles.append(article)
-                    with _timed(seconds, "store"), step():
+                    with timed(seconds, "store"), step():
                         store.add_rejects(problems, run_id)
                         fresh = _assign_versions(store, articles, counts, run_ids)
                         store.add_articles(fresh, store.next_article_key(), run_id)
@@ -267,7 +257,7 @@ def ingest(
                 # Everything not yet fingerprinted, in key order (a pair is found when its
                 # later article is indexed): this run's articles, what an earlier
                 # --no-index left, and what an interrupted run stored.
-                with _timed(seconds, "fingerprint"):
+                with timed(seconds, "fingerprint"):
                     _fingerprint_pending(store, run_id, options.index_config, steps=steps, step=step)
                 index_summary, verify_summary, cluster_summary = _analyse(
                     store, run_id, options.index_config, options.verify, embedder, stats, seconds, steps, step
@@ -315,7 +305,7 @@ def index(
         store.pin_index_config(config.pinned())
         run_id = store.begin_run("index", dataclasses.asdict(config))
         seconds: dict[str, float] = {}
-        with _timed(seconds, "fingerprint"):
+        with timed(seconds, "fingerprint"):
             _fingerprint_pending(store, run_id, config, batch_size, workers, steps)
         summary, verified, _ = _analyse(store, run_id, config, verify, embedder, {}, seconds, steps)
     release_heap()
@@ -344,20 +334,20 @@ def _analyse(
     encoder = Encoder(store, verify.device, embedder, seconds)
     with step():
         store.adopt_unfinished(run_id)
-        with _timed(seconds, "candidates"):
+        with timed(seconds, "candidates"):
             steps("candidates", 0, 0)
             found = _index_run(store, run_id, config)
             steps("candidates", found.candidates, found.candidates)
         if verify.embed and config.semantic_neighbors > 0:
             ledes = Encoder(store, verify.device, embedder, seconds, max_tokens=LEDE_TOKENS)
-            with _timed(seconds, "semantic"):
+            with timed(seconds, "semantic"):
                 found = _semantic_run(store, run_id, config, ledes, found, steps)
         store.mark_run(run_id, "candidates")
     release_heap()
     with step():
-        with _timed(seconds, "verify"):
+        with timed(seconds, "verify"):
             verified = verify_run(store, run_id, verify, embedder, seconds, encoder=encoder, steps=steps)
-        with _timed(seconds, "cluster"):
+        with timed(seconds, "cluster"):
             traced = cluster_and_trace(store, run_id, steps=steps)
         stats.update(
             index=dataclasses.asdict(found),
@@ -522,7 +512,7 @@ def _assign_versions(
     ids = [a.article_id for a in articles]
     known = store.known_versions(ids, before=run.first_key)
     again = [i for i in ids if hash(i) in run.stored]
-    known.update(store.known_versions(again) if again else {})
+    known.update(store.known_versions(again))
     fresh: list[Article] = []
     for article in articles:
         versions = known.setdefault(article.article_id, [])

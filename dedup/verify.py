@@ -7,7 +7,6 @@ the Spark engine calls `judge_pairs` per partition instead."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from dedup.cluster import origin_rank
 from dedup.embed import DIMENSIONS, CachedEmbedder, Embedder, MiniLMEmbedder
-from dedup.finish import Steps, no_steps
+from dedup.finish import Steps, no_steps, timed
 from dedup.model import VerifySummary
 from dedup.score import SideText
 from dedup.stages import Aligned, Judged, VerifyOptions, align_pairs, finish_pairs, judge_pairs
@@ -52,15 +51,11 @@ class Encoder:
         self.cache: CachedEmbedder | None = None
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
-        started = time.perf_counter()
-        try:
+        with timed(self.seconds, "embed"):
             if self.cache is None:
                 inner = self.embedder or MiniLMEmbedder(self.device, max_tokens=self.max_tokens)
                 self.cache = CachedEmbedder(inner, self.store)
             return self.cache.encode(sentences)
-        finally:
-            spent = self.seconds.get("embed", 0.0) + time.perf_counter() - started
-            self.seconds["embed"] = round(spent, 3)
 
     @property
     def computed(self) -> int:
