@@ -397,16 +397,21 @@ def _noise_only(x: Alignment, a: SideText, b: SideText) -> bool:
 
 
 def _shares(alignments: Sequence[Alignment], side: SideText, which: str) -> dict[str, float]:
-    lengths = np.array([len(s) for s in side.sentences], dtype=np.float64)
-    total = float(lengths[np.array(side.countable, dtype=bool)].sum()) if len(lengths) else 0.0
-    out = dict.fromkeys(("verbatim", "edited", "paraphrase"), 0.0)
+    """The side's countable characters aligned by each kind, as a share of all of them.
+
+    Characters are counted, then divided once: a sum of per-sentence fractions depended
+    on the order of the alignments, which differs with the side a pair is seen from, and
+    a share at a rounding tie (17/32) came out 0.5312 one way and 0.5313 the other."""
+    lengths = [len(s) for s in side.sentences]
+    total = sum(n for n, c in zip(lengths, side.countable, strict=True) if c)
+    chars = dict.fromkeys(("verbatim", "edited", "paraphrase"), 0)
     if total == 0:
-        return out
+        return dict.fromkeys(chars, 0.0)
     for x in alignments:
         index = x.a_index if which == "a" else x.b_index
-        if x.kind in out and index is not None and side.countable[index]:
-            out[x.kind] += float(lengths[index]) / total
-    return {k: min(1.0, float(v)) for k, v in out.items()}
+        if x.kind in chars and index is not None and side.countable[index]:
+            chars[x.kind] += lengths[index]
+    return {k: min(1.0, n / total) for k, n in chars.items()}
 
 
 def _coverage(
